@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# The test command (README): installs what the tests need when it is missing, then runs every test of the
+# workspace, the slow end-to-end suites included (TGLOAD_COMPAT: real bot frameworks; TGLOAD_E2E: whole runs).
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+if ! cargo nextest --version >/dev/null 2>&1; then
+    echo "test: installing cargo-nextest" >&2
+    cargo install cargo-nextest --locked
+fi
+if [[ -f ci/setup-compat.sh ]]; then
+    bash ci/setup-compat.sh
+fi
+export TGLOAD_COMPAT=1 TGLOAD_E2E=1
+cargo nextest run --workspace --no-fail-fast "$@"

@@ -1,0 +1,138 @@
+//! One bot (one token) as the mock knows it: identity, update queue, chats, files, webhook and the ledger of
+//! actions in flight.
+//!
+//! Each part has its own lock, held briefly and never across an await, so long polls, sends and control actions
+//! of the same bot do not serialize on one mutex.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+
+use crate::chats::Chats;
+use crate::files::FileStore;
+use crate::ledger::Ledger;
+use crate::updates::UpdateQueue;
+use crate::wire::{BotCommand, Me, User};
+
+/// The webhook as setWebhook left it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Webhook {
+    pub url: String,
+    pub secret_token: Option<String>,
+    pub max_connections: u32,
+}
+
+#[derive(Debug, Default)]
+pub struct WebhookState {
+    pub current: Option<Webhook>,
+    /// Bumped on every change, so delivery tasks of an old webhook stop.
+    pub generation: u64,
+    pub last_error: Option<(i64, String)>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    Idle,
+    Polling,
+    Webhook,
+}
+
+#[derive(Debug)]
+pub struct Bot {
+    pub id: i64,
+    pub token: String,
+    pub username: String,
+    pub updates: UpdateQueue,
+    pub ledger: Ledger,
+    pub chats: Mutex<Chats>,
+    pub files: Mutex<FileStore>,
+    pub webhook: Mutex<WebhookState>,
+    pub commands: Mutex<Vec<BotCommand>>,
+    pub polls: AtomicU64,
+    callback_seq: AtomicU64,
+}
+
+/// Locks a mutex, recovering from poisoning: the mock's state stays usable after a panicking request.
+pub fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+impl Bot {
+    /// A bot for a well-formed token (`<id>:<secret>`); `None` for a malformed one.
+    pub fn new(token: &str, username: Option<String>, history: usize) -> Option<Bot> {
+        let id = parse_token(token)?;
+        Some(Bot {
+            id,
+            token: token.to_owned(),
+            username: username.unwrap_or_else(|| format!("tgload_{id}_bot")),
+            updates: UpdateQueue::new(),
+            ledger: Ledger::default(),
+            chats: Mutex::new(Chats::new(history)),
+            files: Mutex::new(FileStore::default()),
+            webhook: Mutex::new(WebhookState::default()),
+            commands: Mutex::new(Vec::new()),
+            polls: AtomicU64::new(0),
+            callback_seq: AtomicU64::new(0),
+        })
+    }
+
+    pub fn user(&self) -> User {
+        User {
+            id: self.id,
+            is_bot: true,
+            first_name: "tgload bot".into(),
+            username: Some(self.username.clone()),
+            language_code: None,
+        }
+    }
+
+    pub fn me(&self) -> Me {
+        Me {
+            user: self.user(),
+            can_join_groups: true,
+            can_read_all_group_messages: false,
+            supports_inline_queries: false,
+            can_connect_to_business: false,
+            has_main_web_app: false,
+        }
+    }
+
+    pub fn mode(&self) -> Mode {
+        if lock(&self.webhook).current.is_some() {
+            Mode::Webhook
+        } else if self.polls.load(Ordering::Relaxed) > 0 {
+            Mode::Polling
+        } else {
+            Mode::Idle
+        }
+    }
+
+    pub fn next_callback_id(&self) -> String {
+        let seq = self.callback_seq.fetch_add(1, Ordering::Relaxed) + 1;
+        format!("{}{:012}", self.id, seq)
+    }
+}
+
+/// The bot id of a well-formed token: digits, a colon, then letters, digits, `_` or `-`.
+pub fn parse_token(token: &str) -> Option<i64> {
+    let (id, secret) = token.split_once(':')?;
+    let valid_secret =
+        !secret.is_empty() && secret.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+    if !valid_secret || id.is_empty() || !id.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    id.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_are_digits_colon_secret() {
+        assert_eq!(parse_token("123:ABC-def_9"), Some(123));
+        for bad in ["123", ":abc", "12a:abc", "123:", "123:a b", "123:a/b"] {
+            assert_eq!(parse_token(bad), None, "{bad}");
+        }
+    }
+}

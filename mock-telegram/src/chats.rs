@@ -1,0 +1,177 @@
+//! A bot's chats: private chats and groups, their members and a bounded history of recent messages.
+//!
+//! The history exists so that users can press buttons on, and bots can edit, recent messages; it keeps the last
+//! `history` messages per chat, so memory stays bounded over a long run. Message ids stay unique per chat. An edit
+//! of a message that existed but has left the history is accepted, since on Telegram it would still exist.
+
+use std::collections::{HashMap, VecDeque};
+
+use crate::error::ApiError;
+use crate::wire::{Chat, ChatKind, Message, User};
+
+#[derive(Debug)]
+pub struct ChatState {
+    pub chat: Chat,
+    next_message_id: i64,
+    history: VecDeque<Message>,
+}
+
+impl ChatState {
+    fn new(chat: Chat) -> ChatState {
+        ChatState { chat, next_message_id: 1, history: VecDeque::new() }
+    }
+
+    pub fn next_message_id(&mut self) -> i64 {
+        let id = self.next_message_id;
+        self.next_message_id += 1;
+        id
+    }
+
+    /// Whether `message_id` was ever given out in this chat.
+    pub fn existed(&self, message_id: i64) -> bool {
+        message_id > 0 && message_id < self.next_message_id
+    }
+
+    pub fn find(&self, message_id: i64) -> Option<&Message> {
+        self.history.iter().rev().find(|m| m.message_id == message_id)
+    }
+
+    pub fn find_mut(&mut self, message_id: i64) -> Option<&mut Message> {
+        self.history.iter_mut().rev().find(|m| m.message_id == message_id)
+    }
+
+    pub fn remove(&mut self, message_id: i64) -> bool {
+        let before = self.history.len();
+        self.history.retain(|m| m.message_id != message_id);
+        before != self.history.len()
+    }
+
+    pub fn recent(&self, limit: usize) -> Vec<Message> {
+        let skip = self.history.len().saturating_sub(limit);
+        self.history.iter().skip(skip).cloned().collect()
+    }
+}
+
+#[derive(Debug)]
+pub struct Chats {
+    chats: HashMap<i64, ChatState>,
+    users: HashMap<i64, User>,
+    next_group_id: i64,
+    history: usize,
+}
+
+impl Chats {
+    pub fn new(history: usize) -> Chats {
+        Chats { chats: HashMap::new(), users: HashMap::new(), next_group_id: -1_000_000_001, history: history.max(1) }
+    }
+
+    /// A user as the bot sees them; unknown ids get a synthetic name.
+    pub fn user(&mut self, id: i64) -> User {
+        self.users
+            .entry(id)
+            .or_insert_with(|| User {
+                id,
+                is_bot: false,
+                first_name: format!("User{id}"),
+                username: Some(format!("user{id}")),
+                language_code: Some("en".into()),
+            })
+            .clone()
+    }
+
+    pub fn add_user(&mut self, user: User) {
+        self.users.insert(user.id, user);
+    }
+
+    /// The private chat with `user_id`, created on first use.
+    pub fn private(&mut self, user_id: i64) -> &mut ChatState {
+        let user = self.user(user_id);
+        self.chats.entry(user_id).or_insert_with(|| {
+            ChatState::new(Chat {
+                id: user_id,
+                kind: ChatKind::Private,
+                title: None,
+                first_name: Some(user.first_name.clone()),
+                username: user.username.clone(),
+            })
+        })
+    }
+
+    pub fn create_group(&mut self, title: String) -> i64 {
+        let id = self.next_group_id;
+        self.next_group_id -= 1;
+        let chat = Chat { id, kind: ChatKind::Group, title: Some(title), first_name: None, username: None };
+        self.chats.insert(id, ChatState::new(chat));
+        id
+    }
+
+    /// An existing chat, as the Bot API side looks it up.
+    pub fn get(&mut self, chat_id: i64) -> Result<&mut ChatState, ApiError> {
+        self.chats.get_mut(&chat_id).ok_or_else(ApiError::chat_not_found)
+    }
+
+    /// A chat as a synthetic user acts in it: private chats come into being, groups must exist.
+    pub fn for_action(&mut self, chat_id: i64) -> Option<&mut ChatState> {
+        if chat_id > 0 {
+            Some(self.private(chat_id))
+        } else {
+            self.chats.get_mut(&chat_id)
+        }
+    }
+
+    pub fn store(&mut self, message: Message) {
+        let history = self.history;
+        if let Some(state) = self.chats.get_mut(&message.chat.id) {
+            state.history.push_back(message);
+            while state.history.len() > history {
+                state.history.pop_front();
+            }
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.chats.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.chats.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn message(chat: &Chat, id: i64) -> Message {
+        Message {
+            message_id: id,
+            from: User { id: 1, is_bot: false, first_name: "a".into(), username: None, language_code: None },
+            date: 0,
+            chat: chat.clone(),
+            edit_date: None,
+            text: Some(id.to_string()),
+            entities: None,
+            caption: None,
+            caption_entities: None,
+            photo: None,
+            document: None,
+            reply_markup: None,
+        }
+    }
+
+    #[test]
+    fn history_is_bounded_but_ids_are_remembered() {
+        let mut chats = Chats::new(2);
+        let chat = chats.private(5).chat.clone();
+        for _ in 0..3 {
+            let id = chats.private(5).next_message_id();
+            chats.store(message(&chat, id));
+        }
+        let state = chats.get(5).unwrap();
+        assert!(state.find(1).is_none());
+        assert!(state.existed(1));
+        assert_eq!(state.recent(10).iter().map(|m| m.message_id).collect::<Vec<_>>(), [2, 3]);
+        assert!(chats.get(-5).is_err());
+        assert!(chats.for_action(-5).is_none());
+    }
+}

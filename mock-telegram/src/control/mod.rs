@@ -1,0 +1,75 @@
+//! The control API: how synthetic users (the load generator, tests) act on a bot's chats and read what happened.
+//! Documented in `docs/control-api.md`.
+//!
+//! Its errors are `{"error": "..."}` with a 4xx status, deliberately unlike the Bot API envelope: this side is ours.
+
+mod actions;
+mod bots;
+
+use std::sync::Arc;
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+
+use crate::bot::Bot;
+use crate::server::Server;
+
+pub use actions::{Action, ActionRequest, ActionResponse, Outcome};
+
+pub fn routes() -> Router<Arc<Server>> {
+    Router::new()
+        .route("/control/health", get(bots::health))
+        .route("/control/bots", post(bots::register))
+        .route("/control/bots/{token}", get(bots::status))
+        .route("/control/bots/{token}/stats", get(bots::stats))
+        .route("/control/bots/{token}/chats", post(bots::create_chat))
+        .route("/control/bots/{token}/chats/{chat_id}/messages", get(bots::messages))
+        .route("/control/bots/{token}/actions", post(actions::act))
+        .route("/metrics", get(bots::metrics))
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ControlError {
+    #[error("no bot with token {0:?}")]
+    UnknownBot(String),
+    #[error("chat not found: {0}")]
+    UnknownChat(i64),
+    #[error("message {message_id} not found in chat {chat_id}")]
+    UnknownMessage { chat_id: i64, message_id: i64 },
+    #[error("{0}")]
+    Invalid(String),
+}
+
+impl IntoResponse for ControlError {
+    fn into_response(self) -> Response {
+        let status = match self {
+            ControlError::UnknownBot(_) | ControlError::UnknownChat(_) | ControlError::UnknownMessage { .. } => {
+                StatusCode::NOT_FOUND
+            }
+            ControlError::Invalid(_) => StatusCode::BAD_REQUEST,
+        };
+        (status, axum::Json(serde_json::json!({ "error": self.to_string() }))).into_response()
+    }
+}
+
+fn bot(server: &Server, token: &str) -> Result<Arc<Bot>, ControlError> {
+    server.bot(token).ok_or_else(|| ControlError::UnknownBot(token.to_owned()))
+}
+
+/// A JSON body, with a malformed one answered in the control API's error shape rather than axum's plain text.
+pub struct Json<T>(pub T);
+
+impl<T: serde::de::DeserializeOwned, S: Send + Sync> axum::extract::FromRequest<S> for Json<T> {
+    type Rejection = ControlError;
+
+    async fn from_request(request: axum::extract::Request, state: &S) -> Result<Self, Self::Rejection> {
+        let bytes = bytes::Bytes::from_request(request, state)
+            .await
+            .map_err(|error| ControlError::Invalid(format!("reading the body: {error}").to_lowercase()))?;
+        serde_json::from_slice(&bytes)
+            .map(Json)
+            .map_err(|error| ControlError::Invalid(format!("invalid JSON body: {error}")))
+    }
+}

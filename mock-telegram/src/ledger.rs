@@ -1,0 +1,269 @@
+//! The ledger of actions in flight: which bot call answers which synthetic user's action, and the timings of
+//! each (due, enqueued, delivered, answered) folded into fixed-size histograms.
+//!
+//! An answering call completes the oldest unanswered action of its chat, or the action it names (a callback
+//! query id, a `reply_to` message id). A call that finds none is unprompted and never completes a later action.
+//! Actions leave the ledger when answered or after a time-to-live, so memory is bounded by what is in flight.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Mutex;
+
+use serde::Serialize;
+use tokio::sync::oneshot;
+
+use crate::stats::Stats;
+
+/// What the control API learns about the bot's answer.
+#[derive(Debug, Clone, Serialize, Default, PartialEq)]
+pub struct Answer {
+    pub method: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message_id: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reply_markup: Option<serde_json::Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub show_alert: Option<bool>,
+    /// Set when the mock rejected the answering call with a Bot API error.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<serde_json::Value>,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, serde::Deserialize, Default, PartialEq, Eq)]
+pub struct Timings {
+    pub due: u64,
+    pub enqueued: u64,
+    pub delivered: Option<u64>,
+    pub answered: Option<u64>,
+}
+
+#[derive(Debug)]
+pub struct Completion {
+    pub answer: Answer,
+    pub timings: Timings,
+}
+
+/// Which action a bot call answers.
+#[derive(Debug, Clone, Copy)]
+pub enum Target<'a> {
+    /// The oldest unanswered action of the chat, unless `reply_to` names one of its actions' messages.
+    Chat { chat_id: i64, reply_to: Option<i64> },
+    CallbackQuery(&'a str),
+}
+
+#[derive(Debug)]
+struct Pending {
+    chat_id: i64,
+    message_id: Option<i64>,
+    callback_id: Option<String>,
+    timings: Timings,
+    waiter: Option<oneshot::Sender<Completion>>,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    next_id: u64,
+    pending: HashMap<u64, Pending>,
+    by_chat: HashMap<i64, VecDeque<u64>>,
+    by_callback: HashMap<String, u64>,
+    /// Callback query ids answerCallbackQuery may still answer, with when they were sent. Kept apart from
+    /// `by_callback` because a bot may edit the message (answering the action) before it answers the query.
+    live_callbacks: HashMap<String, u64>,
+    stats: Stats,
+}
+
+#[derive(Debug, Default)]
+pub struct Ledger {
+    state: Mutex<State>,
+}
+
+pub struct Registered {
+    pub action_id: u64,
+    pub completion: oneshot::Receiver<Completion>,
+}
+
+impl Ledger {
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    pub fn next_action_id(&self) -> u64 {
+        let mut state = self.lock();
+        state.next_id += 1;
+        state.next_id
+    }
+
+    /// Records an action before its update is enqueued, so an answer can never arrive before its waiter.
+    pub fn register(
+        &self,
+        action_id: u64,
+        chat_id: i64,
+        message_id: Option<i64>,
+        callback_id: Option<String>,
+        due_us: u64,
+        now_us: u64,
+    ) -> Registered {
+        let (sender, completion) = oneshot::channel();
+        let mut state = self.lock();
+        state.stats.sent += 1;
+        if let Some(callback_id) = &callback_id {
+            state.by_callback.insert(callback_id.clone(), action_id);
+            state.live_callbacks.insert(callback_id.clone(), now_us);
+        }
+        state.by_chat.entry(chat_id).or_default().push_back(action_id);
+        let timings = Timings { due: due_us, enqueued: now_us, delivered: None, answered: None };
+        let pending = Pending { chat_id, message_id, callback_id, timings, waiter: Some(sender) };
+        state.pending.insert(action_id, pending);
+        Registered { action_id, completion }
+    }
+
+    /// The update was filtered out by `allowed_updates`; the action will never be delivered.
+    pub fn forget(&self, action_id: u64) {
+        let mut state = self.lock();
+        if let Some(pending) = state.pending.remove(&action_id) {
+            unlink(&mut state, action_id, &pending);
+            state.stats.dropped += 1;
+        }
+    }
+
+    pub fn delivered(&self, action_id: u64, now_us: u64) {
+        let mut state = self.lock();
+        let State { pending, stats, .. } = &mut *state;
+        if let Some(action) = pending.get_mut(&action_id) {
+            if action.timings.delivered.is_none() {
+                action.timings.delivered = Some(now_us);
+                stats.record_delivery(&action.timings);
+            }
+        }
+    }
+
+    /// Takes a live callback query id (sent, not yet answered by answerCallbackQuery, not expired).
+    pub fn take_callback(&self, callback_id: &str) -> bool {
+        self.lock().live_callbacks.remove(callback_id).is_some()
+    }
+
+    /// A bot call answered `target`; completes the action it answers, or counts it as unprompted.
+    pub fn answer(&self, target: Target<'_>, answer: Answer, now_us: u64) {
+        let mut state = self.lock();
+        state.stats.bot_answers += 1;
+        let Some(action_id) = find(&state, target) else {
+            state.stats.unprompted += 1;
+            return;
+        };
+        let Some(mut pending) = state.pending.remove(&action_id) else { return };
+        unlink(&mut state, action_id, &pending);
+        pending.timings.answered = Some(now_us);
+        state.stats.record_answer(&pending.timings, answer.error.is_some());
+        if let Some(waiter) = pending.waiter.take() {
+            // The waiter may have timed out and gone; the answer still counted above.
+            let _ = waiter.send(Completion { answer, timings: pending.timings });
+        }
+    }
+
+    pub fn timed_out(&self) {
+        self.lock().stats.timed_out += 1;
+    }
+
+    /// Drops actions enqueued before `cutoff_us`: the bot will not answer them any more.
+    pub fn expire(&self, cutoff_us: u64) -> usize {
+        let mut state = self.lock();
+        let expired: Vec<u64> =
+            state.pending.iter().filter(|(_, p)| p.timings.enqueued < cutoff_us).map(|(id, _)| *id).collect();
+        for action_id in &expired {
+            if let Some(pending) = state.pending.remove(action_id) {
+                unlink(&mut state, *action_id, &pending);
+            }
+        }
+        state.live_callbacks.retain(|_, sent| *sent >= cutoff_us);
+        state.stats.expired += expired.len() as u64;
+        expired.len()
+    }
+
+    pub fn stats(&self) -> Stats {
+        let state = self.lock();
+        let mut stats = state.stats.clone();
+        stats.pending = state.pending.len() as u64;
+        stats
+    }
+
+    pub fn count_bot_error(&self, code: u16) {
+        *self.lock().stats.bot_errors.entry(code).or_default() += 1;
+    }
+
+    pub fn count_bot_call(&self) {
+        self.lock().stats.bot_calls += 1;
+    }
+}
+
+fn find(state: &State, target: Target<'_>) -> Option<u64> {
+    match target {
+        Target::CallbackQuery(callback_id) => state.by_callback.get(callback_id).copied(),
+        Target::Chat { chat_id, reply_to } => {
+            let queue = state.by_chat.get(&chat_id)?;
+            let named = reply_to.and_then(|message_id| {
+                queue.iter().copied().find(|id| state.pending.get(id).is_some_and(|p| p.message_id == Some(message_id)))
+            });
+            named.or_else(|| queue.front().copied())
+        }
+    }
+}
+
+fn unlink(state: &mut State, action_id: u64, pending: &Pending) {
+    if let Some(queue) = state.by_chat.get_mut(&pending.chat_id) {
+        queue.retain(|id| *id != action_id);
+        if queue.is_empty() {
+            state.by_chat.remove(&pending.chat_id);
+        }
+    }
+    if let Some(callback_id) = &pending.callback_id {
+        state.by_callback.remove(callback_id);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn answer(method: &str) -> Answer {
+        Answer { method: method.into(), ..Answer::default() }
+    }
+
+    #[test]
+    fn answers_complete_the_oldest_action_of_the_chat() {
+        let ledger = Ledger::default();
+        let mut first = ledger.register(1, 7, Some(1), None, 100, 100);
+        let mut second = ledger.register(2, 7, Some(2), None, 100, 100);
+        ledger.answer(Target::Chat { chat_id: 7, reply_to: None }, answer("sendMessage"), 500);
+        assert_eq!(first.completion.try_recv().unwrap().timings.answered, Some(500));
+        assert!(second.completion.try_recv().is_err());
+        ledger.answer(Target::Chat { chat_id: 8, reply_to: None }, answer("sendMessage"), 600);
+        assert_eq!(ledger.stats().unprompted, 1);
+    }
+
+    #[test]
+    fn reply_to_and_callback_ids_name_their_action() {
+        let ledger = Ledger::default();
+        let mut first = ledger.register(1, 7, Some(1), None, 0, 0);
+        let mut second = ledger.register(2, 7, Some(2), None, 0, 0);
+        let mut press = ledger.register(3, 7, None, Some("cb".into()), 0, 0);
+        ledger.answer(Target::Chat { chat_id: 7, reply_to: Some(2) }, answer("sendMessage"), 1);
+        assert!(second.completion.try_recv().is_ok());
+        ledger.answer(Target::CallbackQuery("cb"), answer("answerCallbackQuery"), 1);
+        assert!(press.completion.try_recv().is_ok());
+        assert!(first.completion.try_recv().is_err());
+        assert!(ledger.take_callback("cb"));
+        assert!(!ledger.take_callback("cb"));
+    }
+
+    #[test]
+    fn expired_actions_leave_and_are_counted() {
+        let ledger = Ledger::default();
+        let _old = ledger.register(1, 7, Some(1), None, 0, 10);
+        let _new = ledger.register(2, 7, Some(2), None, 0, 20);
+        assert_eq!(ledger.expire(15), 1);
+        ledger.answer(Target::Chat { chat_id: 7, reply_to: None }, answer("sendMessage"), 30);
+        let stats = ledger.stats();
+        assert_eq!((stats.expired, stats.answered, stats.pending), (1, 1, 0));
+    }
+}

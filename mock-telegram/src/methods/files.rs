@@ -1,0 +1,131 @@
+//! Media: sendPhoto and sendDocument (multipart uploads, file ids or URLs), getFile and the file download route.
+
+use axum::response::Response;
+use bytes::Bytes;
+use serde_json::Value;
+
+use super::{bytes_response, Call, Reply};
+use crate::bot::{lock, Bot};
+use crate::error::ApiError;
+use crate::params::Param;
+use crate::wire::{utf16_len, Document, Message, PhotoSize};
+
+const MAX_CAPTION: usize = 1024;
+
+/// What a media parameter named: a new upload, or a file the mock already has.
+struct Media {
+    file: crate::wire::File,
+    file_name: Option<String>,
+    mime_type: Option<String>,
+    data: Bytes,
+}
+
+/// Resolves `photo`/`document`: an uploaded part, `attach://<part>`, a known file id, or an HTTP URL.
+fn media(call: &Call<'_>, field: &str, folder: &str) -> Result<Media, ApiError> {
+    let mut param = call.params.get(field).ok_or_else(|| ApiError::bad_request(format!("there is no {field} in the request")))?;
+    if let Param::Text(text) = param {
+        if let Some(part) = text.strip_prefix("attach://") {
+            param = call.params.get(part).ok_or_else(|| ApiError::bad_request(format!("file {part} not found in the request")))?;
+        }
+    }
+    let mut files = lock(&call.bot.files);
+    match param {
+        Param::File { file_name, content_type, data } => {
+            let extension = file_name.as_deref().and_then(|n| n.rsplit_once('.')).map_or("bin", |(_, ext)| ext);
+            let extension: String = extension.chars().filter(char::is_ascii_alphanumeric).take(8).collect();
+            let file = files.put(folder, &extension, data.clone());
+            Ok(Media { file, file_name: file_name.clone(), mime_type: content_type.clone(), data: data.clone() })
+        }
+        Param::Text(text) if text.starts_with("http://") || text.starts_with("https://") => {
+            // The mock never fetches URLs (load stays on loopback); it records an empty file for the reference.
+            let file = files.put(folder, "bin", Bytes::new());
+            Ok(Media { file, file_name: None, mime_type: None, data: Bytes::new() })
+        }
+        Param::Text(file_id) => {
+            let stored = files.get(file_id).map_err(|_| ApiError::bad_request("wrong file identifier/HTTP URL specified"))?;
+            Ok(Media { file: stored.file.clone(), file_name: None, mime_type: None, data: stored.data.clone() })
+        }
+    }
+}
+
+fn caption(call: &Call<'_>) -> Result<(Option<String>, Option<Value>), ApiError> {
+    let caption = call.params.str("caption").filter(|c| !c.is_empty()).map(str::to_owned);
+    if caption.as_deref().is_some_and(|c| utf16_len(c) > MAX_CAPTION) {
+        return Err(ApiError::bad_request("message caption is too long"));
+    }
+    Ok((caption, call.params.json("caption_entities")?))
+}
+
+/// Width and height from a PNG header; other formats get a plausible default.
+fn dimensions(data: &[u8]) -> (u32, u32) {
+    if data.len() >= 24 && data.starts_with(b"\x89PNG\r\n\x1a\n") {
+        let read = |at: usize| u32::from_be_bytes([data[at], data[at + 1], data[at + 2], data[at + 3]]);
+        return (read(16), read(20));
+    }
+    (320, 320)
+}
+
+fn media_message(call: &Call<'_>, method: &str, attach: impl FnOnce(&mut Message)) -> Result<Reply, ApiError> {
+    let (caption, caption_entities) = caption(call)?;
+    let reply_markup = super::messages::reply_markup(&call.params)?;
+    let from = call.bot.user();
+    super::messages::send(call, method, |message_id, chat| {
+        let mut message = Message {
+            message_id,
+            from,
+            date: crate::clock::now_s(),
+            chat: chat.chat.clone(),
+            edit_date: None,
+            text: None,
+            entities: None,
+            caption,
+            caption_entities,
+            photo: None,
+            document: None,
+            reply_markup,
+        };
+        attach(&mut message);
+        message
+    })
+}
+
+pub fn send_photo(call: Call<'_>) -> Result<Reply, ApiError> {
+    call.params.chat_id()?;
+    let media = media(&call, "photo", "photos")?;
+    let (width, height) = dimensions(&media.data);
+    let size = PhotoSize {
+        file_id: media.file.file_id.clone(),
+        file_unique_id: media.file.file_unique_id.clone(),
+        width,
+        height,
+        file_size: media.file.file_size,
+    };
+    media_message(&call, "sendPhoto", |message| message.photo = Some(vec![size]))
+}
+
+pub fn send_document(call: Call<'_>) -> Result<Reply, ApiError> {
+    call.params.chat_id()?;
+    let media = media(&call, "document", "documents")?;
+    let document = Document {
+        file_id: media.file.file_id.clone(),
+        file_unique_id: media.file.file_unique_id.clone(),
+        file_name: media.file_name,
+        mime_type: media.mime_type,
+        file_size: media.file.file_size,
+    };
+    media_message(&call, "sendDocument", |message| message.document = Some(document))
+}
+
+pub fn get_file(call: Call<'_>) -> Result<Reply, ApiError> {
+    let file_id = call.params.str("file_id").filter(|id| !id.is_empty()).ok_or_else(|| ApiError::bad_request("file_id not specified"))?;
+    let files = lock(&call.bot.files);
+    let stored = files.get(file_id)?;
+    Ok(Reply::json(&stored.file))
+}
+
+/// `GET /file/bot<token>/<file_path>`: the bytes of an uploaded file.
+pub fn download(bot: &Bot, path: &str) -> Result<Response, ApiError> {
+    let files = lock(&bot.files);
+    let stored = files.by_path(path).ok_or_else(ApiError::not_found)?;
+    Ok(bytes_response("application/octet-stream", stored.data.clone()))
+}

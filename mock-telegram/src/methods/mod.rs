@@ -1,0 +1,248 @@
+//! The Bot API side: path parsing, the one routing table from method name to handler, and the answer envelope.
+//!
+//! Adding a method is one handler in a family file and one line in `route`. Method names are compared
+//! lowercased (teloxide sends `GetMe`); parameters arrive as `Params` whatever the encoding.
+
+mod callbacks;
+mod files;
+mod me;
+mod messages;
+mod updates;
+mod webhook;
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{header, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+
+use crate::bot::Bot;
+use crate::error::ApiError;
+use crate::ledger::{Answer, Target};
+use crate::params::Params;
+use crate::server::Server;
+
+pub use files::download;
+
+/// The largest request body: Telegram allows 50 MB uploads.
+pub const MAX_BODY: usize = 50 << 20;
+
+/// A successful call's `result`, already serialized, and the optional `description` some methods add.
+#[derive(Debug)]
+pub struct Reply {
+    result: String,
+    description: Option<&'static str>,
+}
+
+impl Reply {
+    pub fn json<T: Serialize + ?Sized>(value: &T) -> Reply {
+        let result = serde_json::to_string(value).unwrap_or_else(|_| "null".into());
+        Reply { result, description: None }
+    }
+
+    pub fn raw(result: String) -> Reply {
+        Reply { result, description: None }
+    }
+
+    pub fn ok() -> Reply {
+        Reply::raw("true".into())
+    }
+
+    pub fn described(description: &'static str) -> Reply {
+        Reply { result: "true".into(), description: Some(description) }
+    }
+}
+
+impl IntoResponse for Reply {
+    fn into_response(self) -> Response {
+        let mut body = String::with_capacity(self.result.len() + 48);
+        body.push_str("{\"ok\":true,\"result\":");
+        body.push_str(&self.result);
+        if let Some(description) = self.description {
+            body.push_str(",\"description\":");
+            body.push_str(&serde_json::Value::from(description).to_string());
+        }
+        body.push('}');
+        ([(header::CONTENT_TYPE, "application/json")], body).into_response()
+    }
+}
+
+/// One Bot API call in progress.
+pub struct Call<'a> {
+    pub server: &'a Arc<Server>,
+    pub bot: &'a Arc<Bot>,
+    pub params: Params,
+}
+
+/// The fallback handler: every path that is not the control API is a Bot API path, or a 404 in its envelope.
+pub async fn handle(State(server): State<Arc<Server>>, request: Request) -> Response {
+    match handle_request(server, request).await {
+        Ok(response) => response,
+        Err(error) => error.into_response(),
+    }
+}
+
+async fn handle_request(server: Arc<Server>, request: Request) -> Result<Response, ApiError> {
+    let path = BotPath::parse(request.uri().path()).ok_or_else(ApiError::not_found)?;
+    if request.method() != Method::GET && request.method() != Method::POST {
+        return Err(ApiError::method_not_allowed());
+    }
+    let token = match &path {
+        BotPath::Method { token, .. } | BotPath::File { token, .. } => token,
+    };
+    if crate::bot::parse_token(token).is_none() {
+        return Err(ApiError::not_found());
+    }
+    let bot = server.bot(token).ok_or_else(ApiError::unauthorized)?;
+    match path {
+        BotPath::File { path, .. } => download(&bot, &path),
+        BotPath::Method { method, .. } => {
+            let query = request.uri().query().map(str::to_owned);
+            let content_type =
+                request.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(str::to_owned);
+            let body = axum::body::to_bytes(request.into_body(), MAX_BODY).await.map_err(|_| ApiError::too_large())?;
+            let params = Params::parse(query.as_deref(), content_type.as_deref(), body).await?;
+            let reply = dispatch(Call { server: &server, bot: &bot, params }, &method).await?;
+            Ok(reply.into_response())
+        }
+    }
+}
+
+/// Runs one method, counting the call, its errors, and an error's effect on the action it would have answered.
+pub async fn dispatch(call: Call<'_>, method: &str) -> Result<Reply, ApiError> {
+    let bot = call.bot.clone();
+    bot.ledger.count_bot_call();
+    let method = method.to_ascii_lowercase();
+    let failed_target = FailedTarget::of(&method, &call.params);
+    let result = route(call, &method).await;
+    if let Err(error) = &result {
+        bot.ledger.count_bot_error(error.code);
+        if let Some(failed) = failed_target {
+            let answer = Answer { method: method.clone(), error: Some(error.body()), ..Answer::default() };
+            bot.ledger.answer(failed.target(), answer, crate::clock::now_us());
+        }
+    }
+    result
+}
+
+/// The routing table.
+async fn route(call: Call<'_>, method: &str) -> Result<Reply, ApiError> {
+    match method {
+        "getme" => me::get_me(call),
+        "logout" | "close" => me::log_out(call),
+        "setmycommands" => me::set_my_commands(call),
+        "getmycommands" => me::get_my_commands(call),
+        "deletemycommands" => me::delete_my_commands(call),
+        "getupdates" => updates::get_updates(call).await,
+        "setwebhook" => webhook::set_webhook(call),
+        "deletewebhook" => webhook::delete_webhook(call),
+        "getwebhookinfo" => webhook::get_webhook_info(call),
+        "sendmessage" => messages::send_message(call),
+        "editmessagetext" => messages::edit_message_text(call),
+        "editmessagereplymarkup" => messages::edit_message_reply_markup(call),
+        "deletemessage" => messages::delete_message(call),
+        "sendchataction" => messages::send_chat_action(call),
+        "answercallbackquery" => callbacks::answer_callback_query(call),
+        "sendphoto" => files::send_photo(call),
+        "senddocument" => files::send_document(call),
+        "getfile" => files::get_file(call),
+        other if is_setter(other) => Ok(Reply::ok()),
+        _ => Err(ApiError::method_not_found()),
+    }
+}
+
+/// Methods that only change settings the mock does not model; they answer `true` like the real ones.
+fn is_setter(method: &str) -> bool {
+    const PREFIXES: [&str; 11] =
+        ["set", "delete", "pin", "unpin", "ban", "unban", "restrict", "promote", "leave", "approve", "decline"];
+    PREFIXES.iter().any(|prefix| method.starts_with(prefix))
+}
+
+/// The action a failing answering call would have answered, read before the call consumes its parameters.
+struct FailedTarget {
+    chat_id: Option<i64>,
+    callback_id: Option<String>,
+}
+
+impl FailedTarget {
+    fn of(method: &str, params: &Params) -> Option<FailedTarget> {
+        match method {
+            "answercallbackquery" => Some(FailedTarget {
+                chat_id: None,
+                callback_id: Some(params.str("callback_query_id")?.to_owned()),
+            }),
+            "sendmessage" | "sendphoto" | "senddocument" | "editmessagetext" | "editmessagereplymarkup"
+            | "deletemessage" => Some(FailedTarget { chat_id: Some(params.chat_id().ok()?), callback_id: None }),
+            _ => None,
+        }
+    }
+
+    fn target(&self) -> Target<'_> {
+        match (&self.callback_id, self.chat_id) {
+            (Some(callback_id), _) => Target::CallbackQuery(callback_id),
+            (None, chat_id) => Target::Chat { chat_id: chat_id.unwrap_or(0), reply_to: None },
+        }
+    }
+}
+
+/// A Bot API path: `/bot<token>/[test/]<method>` or `/file/bot<token>/[test/]<path>`.
+#[derive(Debug, PartialEq)]
+enum BotPath {
+    Method { token: String, method: String },
+    File { token: String, path: String },
+}
+
+impl BotPath {
+    fn parse(path: &str) -> Option<BotPath> {
+        // Empty segments come from base URLs with a trailing slash (`//bot...`); they mean nothing.
+        let mut segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+        let is_file = segments.first() == Some(&"file");
+        if is_file {
+            segments.remove(0);
+        }
+        let token = segments.first()?.strip_prefix("bot")?.to_owned();
+        let mut rest = &segments[1..];
+        if rest.first() == Some(&"test") && (rest.len() > 1) {
+            rest = &rest[1..];
+        }
+        if is_file {
+            let joined = rest.join("/");
+            let path = percent_encoding::percent_decode_str(&joined).decode_utf8().ok()?.into_owned();
+            return (!path.is_empty()).then_some(BotPath::File { token, path });
+        }
+        match rest {
+            [method] => Some(BotPath::Method { token, method: (*method).to_owned() }),
+            _ => None,
+        }
+    }
+}
+
+/// A successful but empty body for routes answering raw bytes.
+pub fn bytes_response(content_type: &str, data: bytes::Bytes) -> Response {
+    (StatusCode::OK, [(header::CONTENT_TYPE, content_type.to_owned())], Body::from(data)).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(path: &str, expected: Option<BotPath>) {
+        assert_eq!(BotPath::parse(path), expected, "{path}");
+    }
+
+    #[test]
+    fn paths_of_every_framework_parse() {
+        let method = |m: &str| Some(BotPath::Method { token: "1:a".into(), method: m.into() });
+        check("/bot1:a/GetMe", method("GetMe"));
+        check("/bot1:a/test/getMe", method("getMe"));
+        check("//bot1:a/getMe", method("getMe"));
+        check("/bot1:a/test", method("test"));
+        check("/file/bot1:a/photos%2Ffile_1.png", Some(BotPath::File { token: "1:a".into(), path: "photos/file_1.png".into() }));
+        check("/file/bot1:a/test/photos/f.png", Some(BotPath::File { token: "1:a".into(), path: "photos/f.png".into() }));
+        check("/bot1:a", None);
+        check("/x1:a/getMe", None);
+        check("/bot1:a/a/b/c", None);
+    }
+}
