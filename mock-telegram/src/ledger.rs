@@ -48,7 +48,10 @@ pub struct Completion {
 #[derive(Debug, Clone, Copy)]
 pub enum Target<'a> {
     /// The oldest unanswered action of the chat, unless `reply_to` names one of its actions' messages.
-    Chat { chat_id: i64, reply_to: Option<i64> },
+    Chat {
+        chat_id: i64,
+        reply_to: Option<i64>,
+    },
     CallbackQuery(&'a str),
 }
 

@@ -58,9 +58,8 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     for token in &args.tokens {
         server.add_bot(token, None)?;
     }
-    let listener = tokio::net::TcpListener::bind(args.bind)
-        .await
-        .map_err(|error| format!("binding {}: {error}", args.bind))?;
+    let listener =
+        tokio::net::TcpListener::bind(args.bind).await.map_err(|error| format!("binding {}: {error}", args.bind))?;
     println!("listening on http://{}", listener.local_addr()?);
     mock_telegram::serve(listener, server, shutdown_signal()).await?;
     Ok(())

@@ -56,8 +56,8 @@ impl Params {
     }
 
     fn extend_json(&mut self, body: &[u8]) -> Result<(), ApiError> {
-        let value: serde_json::Value = serde_json::from_slice(body)
-            .map_err(|_| ApiError::bad_request("can't parse JSON object"))?;
+        let value: serde_json::Value =
+            serde_json::from_slice(body).map_err(|_| ApiError::bad_request("can't parse JSON object"))?;
         let serde_json::Value::Object(object) = value else {
             return Err(ApiError::bad_request("JSON object expected"));
         };
@@ -114,9 +114,7 @@ impl Params {
         if text.is_empty() {
             return Ok(None);
         }
-        text.parse::<i64>()
-            .map(Some)
-            .map_err(|_| ApiError::bad_request(format!("field \"{name}\" must be an integer")))
+        text.parse::<i64>().map(Some).map_err(|_| ApiError::bad_request(format!("field \"{name}\" must be an integer")))
     }
 
     pub fn bool(&self, name: &str) -> Result<Option<bool>, ApiError> {

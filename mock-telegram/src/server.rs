@@ -83,8 +83,8 @@ impl Server {
         if let Some(bot) = bots.get(token) {
             return Ok(bot.clone());
         }
-        let bot = Bot::new(token, username, self.config.history)
-            .ok_or_else(|| Error::MalformedToken(token.to_owned()))?;
+        let bot =
+            Bot::new(token, username, self.config.history).ok_or_else(|| Error::MalformedToken(token.to_owned()))?;
         let bot = Arc::new(bot);
         bots.insert(token.to_owned(), bot.clone());
         Ok(bot)

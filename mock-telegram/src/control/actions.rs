@@ -36,10 +36,23 @@ pub struct ActionRequest {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(tag = "kind", rename_all = "lowercase", deny_unknown_fields)]
 pub enum Action {
-    Text { text: String },
-    Command { command: String, #[serde(default, skip_serializing_if = "Option::is_none")] args: Option<String> },
-    Callback { message_id: i64, #[serde(default, skip_serializing_if = "Option::is_none")] data: Option<String> },
-    Edit { message_id: i64, text: String },
+    Text {
+        text: String,
+    },
+    Command {
+        command: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        args: Option<String>,
+    },
+    Callback {
+        message_id: i64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        data: Option<String>,
+    },
+    Edit {
+        message_id: i64,
+        text: String,
+    },
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
@@ -77,9 +90,8 @@ pub async fn act(
     let prepared = prepare(&bot, &request, action_id)?;
     let mut registered =
         bot.ledger.register(action_id, request.chat_id, prepared.message_id, prepared.callback_id, due, now);
-    let update_id = bot.updates.push(prepared.body.kind(), request.chat_id, Some(action_id), |id| {
-        prepared.body.to_json(id)
-    });
+    let update_id =
+        bot.updates.push(prepared.body.kind(), request.chat_id, Some(action_id), |id| prepared.body.to_json(id));
     let mut response = ActionResponse {
         action_id,
         update_id,
@@ -131,9 +143,11 @@ fn prepare(bot: &Bot, request: &ActionRequest, action_id: u64) -> Result<Prepare
     let chat = chats.for_action(request.chat_id).ok_or(ControlError::UnknownChat(request.chat_id))?;
     let text = match &request.action {
         Action::Text { text } => Some(text.clone()),
-        Action::Command { command, args } => {
-            Some(format!("/{}{}", command.trim_start_matches('/'), args.as_ref().map(|a| format!(" {a}")).unwrap_or_default()))
-        }
+        Action::Command { command, args } => Some(format!(
+            "/{}{}",
+            command.trim_start_matches('/'),
+            args.as_ref().map(|a| format!(" {a}")).unwrap_or_default()
+        )),
         Action::Callback { .. } | Action::Edit { .. } => None,
     };
     if let Some(text) = text {
@@ -148,7 +162,8 @@ fn prepare(bot: &Bot, request: &ActionRequest, action_id: u64) -> Result<Prepare
     let chat_id = request.chat_id;
     match &request.action {
         Action::Edit { message_id, text } => {
-            let message = chat.find_mut(*message_id).ok_or(ControlError::UnknownMessage { chat_id, message_id: *message_id })?;
+            let message =
+                chat.find_mut(*message_id).ok_or(ControlError::UnknownMessage { chat_id, message_id: *message_id })?;
             if message.from.id != from_id {
                 return Err(ControlError::Invalid(format!("message {message_id} was not sent by user {from_id}")));
             }
@@ -159,7 +174,8 @@ fn prepare(bot: &Bot, request: &ActionRequest, action_id: u64) -> Result<Prepare
             Ok(Prepared { body: UpdateBody::EditedMessage(message), message_id: Some(*message_id), callback_id: None })
         }
         Action::Callback { message_id, data } => {
-            let message = chat.find(*message_id).ok_or(ControlError::UnknownMessage { chat_id, message_id: *message_id })?;
+            let message =
+                chat.find(*message_id).ok_or(ControlError::UnknownMessage { chat_id, message_id: *message_id })?;
             let data = pick_button(message, data.as_deref())?;
             let callback_id = format!("{}{:010}", bot.id, action_id);
             let query = CallbackQuery {
@@ -169,7 +185,11 @@ fn prepare(bot: &Bot, request: &ActionRequest, action_id: u64) -> Result<Prepare
                 chat_instance: format!("{}", chat_id.unsigned_abs()),
                 data: Some(data),
             };
-            Ok(Prepared { body: UpdateBody::CallbackQuery(Box::new(query)), message_id: None, callback_id: Some(callback_id) })
+            Ok(Prepared {
+                body: UpdateBody::CallbackQuery(Box::new(query)),
+                message_id: None,
+                callback_id: Some(callback_id),
+            })
         }
         Action::Text { .. } | Action::Command { .. } => unreachable!("handled above"),
     }

@@ -29,9 +29,8 @@ pub async fn register(
     State(server): State<Arc<Server>>,
     Json(request): Json<Register>,
 ) -> Result<impl IntoResponse, ControlError> {
-    let bot = server
-        .add_bot(&request.token, request.username)
-        .map_err(|error| ControlError::Invalid(error.to_string()))?;
+    let bot =
+        server.add_bot(&request.token, request.username).map_err(|error| ControlError::Invalid(error.to_string()))?;
     Ok((StatusCode::CREATED, axum::Json(json!({"token": bot.token, "id": bot.id, "username": bot.username}))))
 }
 
@@ -93,8 +92,14 @@ impl NewUser {
 #[derive(Deserialize)]
 #[serde(tag = "type", rename_all = "lowercase", deny_unknown_fields)]
 pub enum NewChat {
-    Private { user: NewUser },
-    Group { title: String, #[serde(default)] members: Vec<NewUser> },
+    Private {
+        user: NewUser,
+    },
+    Group {
+        title: String,
+        #[serde(default)]
+        members: Vec<NewUser>,
+    },
 }
 
 pub async fn create_chat(

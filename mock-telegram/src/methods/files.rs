@@ -22,10 +22,14 @@ struct Media {
 
 /// Resolves `photo`/`document`: an uploaded part, `attach://<part>`, a known file id, or an HTTP URL.
 fn media(call: &Call<'_>, field: &str, folder: &str) -> Result<Media, ApiError> {
-    let mut param = call.params.get(field).ok_or_else(|| ApiError::bad_request(format!("there is no {field} in the request")))?;
+    let mut param =
+        call.params.get(field).ok_or_else(|| ApiError::bad_request(format!("there is no {field} in the request")))?;
     if let Param::Text(text) = param {
         if let Some(part) = text.strip_prefix("attach://") {
-            param = call.params.get(part).ok_or_else(|| ApiError::bad_request(format!("file {part} not found in the request")))?;
+            param = call
+                .params
+                .get(part)
+                .ok_or_else(|| ApiError::bad_request(format!("file {part} not found in the request")))?;
         }
     }
     let mut files = lock(&call.bot.files);
@@ -42,7 +46,8 @@ fn media(call: &Call<'_>, field: &str, folder: &str) -> Result<Media, ApiError> 
             Ok(Media { file, file_name: None, mime_type: None, data: Bytes::new() })
         }
         Param::Text(file_id) => {
-            let stored = files.get(file_id).map_err(|_| ApiError::bad_request("wrong file identifier/HTTP URL specified"))?;
+            let stored =
+                files.get(file_id).map_err(|_| ApiError::bad_request("wrong file identifier/HTTP URL specified"))?;
             Ok(Media { file: stored.file.clone(), file_name: None, mime_type: None, data: stored.data.clone() })
         }
     }
@@ -117,7 +122,11 @@ pub fn send_document(call: Call<'_>) -> Result<Reply, ApiError> {
 }
 
 pub fn get_file(call: Call<'_>) -> Result<Reply, ApiError> {
-    let file_id = call.params.str("file_id").filter(|id| !id.is_empty()).ok_or_else(|| ApiError::bad_request("file_id not specified"))?;
+    let file_id = call
+        .params
+        .str("file_id")
+        .filter(|id| !id.is_empty())
+        .ok_or_else(|| ApiError::bad_request("file_id not specified"))?;
     let files = lock(&call.bot.files);
     let stored = files.get(file_id)?;
     Ok(Reply::json(&stored.file))

@@ -14,10 +14,8 @@ pub fn log_out(_call: Call<'_>) -> Result<Reply, ApiError> {
 }
 
 pub fn set_my_commands(call: Call<'_>) -> Result<Reply, ApiError> {
-    let commands: Vec<BotCommand> = call
-        .params
-        .json("commands")?
-        .ok_or_else(|| ApiError::bad_request("parameter \"commands\" is required"))?;
+    let commands: Vec<BotCommand> =
+        call.params.json("commands")?.ok_or_else(|| ApiError::bad_request("parameter \"commands\" is required"))?;
     if commands.len() > 100 {
         return Err(ApiError::bad_request("too many commands specified"));
     }

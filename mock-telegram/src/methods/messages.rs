@@ -54,7 +54,11 @@ fn answer_of(method: &str, message: &Message) -> Answer {
 }
 
 /// Stores a message the bot sends and reports the answer; shared by every `send*` method.
-pub fn send(call: &Call<'_>, method: &str, build: impl FnOnce(i64, &crate::chats::ChatState) -> Message) -> Result<Reply, ApiError> {
+pub fn send(
+    call: &Call<'_>,
+    method: &str,
+    build: impl FnOnce(i64, &crate::chats::ChatState) -> Message,
+) -> Result<Reply, ApiError> {
     let chat_id = call.params.chat_id()?;
     let reply_to = reply_to(&call.params)?;
     let message = {
@@ -173,8 +177,16 @@ pub fn send_chat_action(call: Call<'_>) -> Result<Reply, ApiError> {
     let chat_id = call.params.chat_id()?;
     lock(&call.bot.chats).get(chat_id)?;
     const ACTIONS: [&str; 10] = [
-        "typing", "upload_photo", "record_video", "upload_video", "record_voice", "upload_voice",
-        "upload_document", "choose_sticker", "find_location", "record_video_note",
+        "typing",
+        "upload_photo",
+        "record_video",
+        "upload_video",
+        "record_voice",
+        "upload_voice",
+        "upload_document",
+        "choose_sticker",
+        "find_location",
+        "record_video_note",
     ];
     match call.params.str("action") {
         Some(action) if ACTIONS.contains(&action) || action == "upload_video_note" => Ok(Reply::ok()),

@@ -169,11 +169,14 @@ struct FailedTarget {
 impl FailedTarget {
     fn of(method: &str, params: &Params) -> Option<FailedTarget> {
         match method {
-            "answercallbackquery" => Some(FailedTarget {
-                chat_id: None,
-                callback_id: Some(params.str("callback_query_id")?.to_owned()),
-            }),
-            "sendmessage" | "sendphoto" | "senddocument" | "editmessagetext" | "editmessagereplymarkup"
+            "answercallbackquery" => {
+                Some(FailedTarget { chat_id: None, callback_id: Some(params.str("callback_query_id")?.to_owned()) })
+            }
+            "sendmessage"
+            | "sendphoto"
+            | "senddocument"
+            | "editmessagetext"
+            | "editmessagereplymarkup"
             | "deletemessage" => Some(FailedTarget { chat_id: Some(params.chat_id().ok()?), callback_id: None }),
             _ => None,
         }
@@ -239,8 +242,14 @@ mod tests {
         check("/bot1:a/test/getMe", method("getMe"));
         check("//bot1:a/getMe", method("getMe"));
         check("/bot1:a/test", method("test"));
-        check("/file/bot1:a/photos%2Ffile_1.png", Some(BotPath::File { token: "1:a".into(), path: "photos/file_1.png".into() }));
-        check("/file/bot1:a/test/photos/f.png", Some(BotPath::File { token: "1:a".into(), path: "photos/f.png".into() }));
+        check(
+            "/file/bot1:a/photos%2Ffile_1.png",
+            Some(BotPath::File { token: "1:a".into(), path: "photos/file_1.png".into() }),
+        );
+        check(
+            "/file/bot1:a/test/photos/f.png",
+            Some(BotPath::File { token: "1:a".into(), path: "photos/f.png".into() }),
+        );
         check("/bot1:a", None);
         check("/x1:a/getMe", None);
         check("/bot1:a/a/b/c", None);

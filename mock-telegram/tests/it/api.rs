@@ -11,8 +11,16 @@ use crate::support::{start, start_with, TOKEN};
 async fn get_me_carries_every_required_field_whatever_the_method_case() {
     let mock = start().await;
     let me = mock.ok("GetMe", json!({})).await;
-    for field in ["id", "is_bot", "first_name", "username", "can_join_groups", "can_read_all_group_messages",
-        "supports_inline_queries", "has_main_web_app"] {
+    for field in [
+        "id",
+        "is_bot",
+        "first_name",
+        "username",
+        "can_join_groups",
+        "can_read_all_group_messages",
+        "supports_inline_queries",
+        "has_main_web_app",
+    ] {
         assert!(me.get(field).is_some(), "getMe lacks {field}: {me}");
     }
     let test_env = mock.http.get(format!("{}/bot{TOKEN}/test/getme", mock.url)).send().await.unwrap();
@@ -55,7 +63,10 @@ async fn every_encoding_carries_parameters() {
     let mock = start().await;
     mock.user_says(7, "hi").await;
     let url = format!("{}/bot{TOKEN}/sendMessage", mock.url);
-    let form = mock.http.post(&url).header("content-type", "application/x-www-form-urlencoded")
+    let form = mock
+        .http
+        .post(&url)
+        .header("content-type", "application/x-www-form-urlencoded")
         .body(r#"chat_id=7&text=form&reply_markup={"inline_keyboard":[[{"text":"a","callback_data":"a"}]]}"#);
     let query = mock.http.get(format!("{url}?chat_id=7&text=query"));
     let multipart = reqwest::multipart::Form::new().text("chat_id", "7").text("text", "multipart");
@@ -96,7 +107,10 @@ async fn a_second_poll_terminates_the_first_with_409() {
     };
     let ((status, body), (second_status, _)) = tokio::join!(first, second);
     assert_eq!((status, second_status), (409, 200));
-    assert_eq!(body["description"], "Conflict: terminated by other getUpdates request; make sure that only one bot instance is running");
+    assert_eq!(
+        body["description"],
+        "Conflict: terminated by other getUpdates request; make sure that only one bot instance is running"
+    );
 }
 
 /// Plays the bot: polls once and answers every text with `reply`.
@@ -116,17 +130,24 @@ async fn an_answer_completes_the_action_with_its_timings() {
     let mock = start().await;
     let due = mock_telegram::now_us() - 1_000;
     let action = json!({"chat_id": 7, "action": {"kind": "text", "text": "echo me"}, "wait_ms": 5000, "due_us": due});
-    let (response, ()) = tokio::join!(mock.control("actions", action), answer_next(&mock, |update| {
-        json!({"method": "sendMessage", "chat_id": update["message"]["chat"]["id"], "text": update["message"]["text"]})
-    }));
+    let (response, ()) = tokio::join!(
+        mock.control("actions", action),
+        answer_next(&mock, |update| {
+            json!({"method": "sendMessage", "chat_id": update["message"]["chat"]["id"], "text": update["message"]["text"]})
+        })
+    );
     let (status, body) = response;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["outcome"], "answered");
     assert_eq!(body["answer"]["method"], "sendMessage");
     assert_eq!(body["answer"]["text"], "echo me");
     let t = &body["timings_us"];
-    let (due_at, enqueued, delivered, answered) =
-        (t["due"].as_u64().unwrap(), t["enqueued"].as_u64().unwrap(), t["delivered"].as_u64().unwrap(), t["answered"].as_u64().unwrap());
+    let (due_at, enqueued, delivered, answered) = (
+        t["due"].as_u64().unwrap(),
+        t["enqueued"].as_u64().unwrap(),
+        t["delivered"].as_u64().unwrap(),
+        t["answered"].as_u64().unwrap(),
+    );
     assert!(due_at == due && due <= enqueued && enqueued <= delivered && delivered <= answered, "{t}");
 
     // A message nobody asked for is unprompted, and does not answer the next action.
@@ -153,7 +174,8 @@ async fn a_button_press_is_answered_by_answer_callback_query_and_the_edit_follow
     let mock = start().await;
     mock.user_says(7, "/menu").await;
     let keyboard = json!({"inline_keyboard": [[{"text": "One", "callback_data": "opt:1"}, {"text": "Two", "callback_data": "opt:2"}]]});
-    let menu = mock.ok("sendMessage", json!({"chat_id": 7, "text": "Pick", "reply_markup": keyboard.to_string()})).await;
+    let menu =
+        mock.ok("sendMessage", json!({"chat_id": 7, "text": "Pick", "reply_markup": keyboard.to_string()})).await;
     assert_eq!(menu["reply_markup"], keyboard);
     let message_id = menu["message_id"].as_i64().unwrap();
 
@@ -164,17 +186,22 @@ async fn a_button_press_is_answered_by_answer_callback_query_and_the_edit_follow
         assert_eq!(query["data"], "opt:2");
         assert!(query["chat_instance"].is_string());
         mock.ok("answerCallbackQuery", json!({"callback_query_id": query["id"]})).await;
-        let edited = mock.ok("editMessageText", json!({"chat_id": 7, "message_id": message_id, "text": "You chose 2"})).await;
+        let edited =
+            mock.ok("editMessageText", json!({"chat_id": 7, "message_id": message_id, "text": "You chose 2"})).await;
         assert_eq!(edited["text"], "You chose 2");
         let (status, body) = mock.call("answerCallbackQuery", json!({"callback_query_id": query["id"]})).await;
-        assert_eq!((status, body["description"].as_str().unwrap()), (400, "Bad Request: query is too old and response timeout expired or query ID is invalid"));
+        assert_eq!(
+            (status, body["description"].as_str().unwrap()),
+            (400, "Bad Request: query is too old and response timeout expired or query ID is invalid")
+        );
     };
     let ((status, body), ()) = tokio::join!(mock.control("actions", press), bot);
     assert_eq!((status, &body["answer"]["method"]), (200, &json!("answerCallbackQuery")), "{body}");
     let messages = mock.get(&format!("/control/bots/{TOKEN}/chats/7/messages")).await;
     assert_eq!(messages.as_array().unwrap().last().unwrap()["text"], "You chose 2");
 
-    let (status, body) = mock.control("actions", json!({"chat_id": 7, "action": {"kind": "callback", "message_id": 99}})).await;
+    let (status, body) =
+        mock.control("actions", json!({"chat_id": 7, "action": {"kind": "callback", "message_id": 99}})).await;
     assert_eq!(status, 404, "{body}");
 }
 
@@ -185,12 +212,22 @@ async fn uploaded_photos_can_be_fetched_back() {
     let png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x02\0\0\0\x03rest".to_vec();
     let part = reqwest::multipart::Part::bytes(png.clone()).file_name("p.png").mime_str("image/png").unwrap();
     let form = reqwest::multipart::Form::new().text("chat_id", "7").text("caption", "hi").part("photo", part);
-    let body: Value = mock.http.post(format!("{}/bot{TOKEN}/SendPhoto", mock.url)).multipart(form).send().await.unwrap().json().await.unwrap();
+    let body: Value = mock
+        .http
+        .post(format!("{}/bot{TOKEN}/SendPhoto", mock.url))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     let photo = &body["result"]["photo"][0];
     assert_eq!((photo["width"].as_u64(), photo["height"].as_u64()), (Some(2), Some(3)), "{body}");
     let file = mock.ok("getFile", json!({"file_id": photo["file_id"]})).await;
     let path = file["file_path"].as_str().unwrap().replace('/', "%2F");
-    let bytes = mock.http.get(format!("{}/file/bot{TOKEN}/{path}", mock.url)).send().await.unwrap().bytes().await.unwrap();
+    let bytes =
+        mock.http.get(format!("{}/file/bot{TOKEN}/{path}", mock.url)).send().await.unwrap().bytes().await.unwrap();
     assert_eq!(bytes.as_ref(), png.as_slice());
 }
 
@@ -226,23 +263,33 @@ async fn receiver(failures: usize) -> (String, tokio::sync::mpsc::UnboundedRecei
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}/hook", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, axum::Router::new().route("/hook", axum::routing::post(handler))).await });
+    tokio::spawn(async move {
+        axum::serve(listener, axum::Router::new().route("/hook", axum::routing::post(handler))).await
+    });
     (url, received)
 }
 
 #[tokio::test]
 async fn webhooks_deliver_with_the_secret_retry_and_execute_replies() {
-    let mock = start_with(mock_telegram::Config { webhook_backoff: Duration::from_millis(50), ..Default::default() }).await;
+    let mock =
+        start_with(mock_telegram::Config { webhook_backoff: Duration::from_millis(50), ..Default::default() }).await;
     let (url, mut received) = receiver(2).await;
     let set = mock.call("setWebhook", json!({"url": url, "secret_token": "s3cr3t"})).await;
     assert_eq!(set.1["description"], "Webhook was set");
-    assert_eq!(mock.call("setWebhook", json!({"url": url, "secret_token": "s3cr3t"})).await.1["description"], "Webhook is already set");
+    assert_eq!(
+        mock.call("setWebhook", json!({"url": url, "secret_token": "s3cr3t"})).await.1["description"],
+        "Webhook is already set"
+    );
     let (status, body) = mock.call("getUpdates", json!({})).await;
     assert_eq!((status, body["description"].as_str().unwrap()), (409, "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to delete the webhook first"));
 
     let action = json!({"chat_id": 7, "action": {"kind": "text", "text": "via hook"}, "wait_ms": 10000});
     let (status, body) = mock.control("actions", action).await;
-    assert_eq!((status, &body["outcome"], &body["answer"]["text"]), (200, &json!("answered"), &json!("via hook")), "{body}");
+    assert_eq!(
+        (status, &body["outcome"], &body["answer"]["text"]),
+        (200, &json!("answered"), &json!("via hook")),
+        "{body}"
+    );
     let (secret, update) = received.recv().await.unwrap();
     assert_eq!(secret.as_deref(), Some("s3cr3t"));
     assert_eq!(update["message"]["text"], "via hook");
