@@ -9,6 +9,7 @@ use std::sync::Mutex;
 
 use crate::chats::Chats;
 use crate::files::FileStore;
+use crate::flood::{Flood, FloodLimits};
 use crate::ledger::Ledger;
 use crate::updates::UpdateQueue;
 use crate::wire::{BotCommand, Me, User};
@@ -49,6 +50,7 @@ pub struct Bot {
     pub webhook: Mutex<WebhookState>,
     pub commands: Mutex<Vec<BotCommand>>,
     pub polls: AtomicU64,
+    pub flood: Option<Flood>,
     callback_seq: AtomicU64,
 }
 
@@ -59,7 +61,7 @@ pub fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 
 impl Bot {
     /// A bot for a well-formed token (`<id>:<secret>`); `None` for a malformed one.
-    pub fn new(token: &str, username: Option<String>, history: usize) -> Option<Bot> {
+    pub fn new(token: &str, username: Option<String>, history: usize, flood: Option<FloodLimits>) -> Option<Bot> {
         let id = parse_token(token)?;
         Some(Bot {
             id,
@@ -72,6 +74,7 @@ impl Bot {
             webhook: Mutex::new(WebhookState::default()),
             commands: Mutex::new(Vec::new()),
             polls: AtomicU64::new(0),
+            flood: flood.map(|limits| Flood::new(limits, std::time::Instant::now())),
             callback_seq: AtomicU64::new(0),
         })
     }

@@ -52,12 +52,19 @@ pub enum Target<'a> {
         chat_id: i64,
         reply_to: Option<i64>,
     },
+    /// An edit or deletion of one of the bot's messages: it answers a button press on that message, and is a
+    /// follow-up (unprompted) otherwise, never an answer to some other action.
+    Message {
+        chat_id: i64,
+        message_id: i64,
+    },
     CallbackQuery(&'a str),
 }
 
 #[derive(Debug)]
 struct Pending {
     chat_id: i64,
+    /// The user's message, or for a button press the bot's message that was pressed.
     message_id: Option<i64>,
     callback_id: Option<String>,
     timings: Timings,
@@ -205,10 +212,15 @@ fn find(state: &State, target: Target<'_>) -> Option<u64> {
         Target::Chat { chat_id, reply_to } => {
             let queue = state.by_chat.get(&chat_id)?;
             let named = reply_to.and_then(|message_id| {
-                queue.iter().copied().find(|id| state.pending.get(id).is_some_and(|p| p.message_id == Some(message_id)))
+                queue.iter().copied().find(|id| {
+                    state.pending.get(id).is_some_and(|p| p.callback_id.is_none() && p.message_id == Some(message_id))
+                })
             });
             named.or_else(|| queue.front().copied())
         }
+        Target::Message { chat_id, message_id } => state.by_chat.get(&chat_id)?.iter().copied().find(|id| {
+            state.pending.get(id).is_some_and(|p| p.callback_id.is_some() && p.message_id == Some(message_id))
+        }),
     }
 }
 
@@ -255,6 +267,12 @@ mod tests {
         ledger.answer(Target::CallbackQuery("cb"), answer("answerCallbackQuery"), 1);
         assert!(press.completion.try_recv().is_ok());
         assert!(first.completion.try_recv().is_err());
+        let mut edit_press = ledger.register(4, 7, Some(10), Some("cb2".into()), 0, 0);
+        ledger.answer(Target::Message { chat_id: 7, message_id: 11 }, answer("editMessageText"), 1);
+        assert!(first.completion.try_recv().is_err(), "an edit of another message answers nothing");
+        ledger.answer(Target::Message { chat_id: 7, message_id: 10 }, answer("editMessageText"), 1);
+        assert!(edit_press.completion.try_recv().is_ok());
+        assert_eq!(ledger.stats().unprompted, 1);
         assert!(ledger.take_callback("cb"));
         assert!(!ledger.take_callback("cb"));
     }

@@ -11,6 +11,7 @@ pub mod control;
 mod delivery;
 pub mod error;
 mod files;
+pub mod flood;
 mod ledger;
 mod methods;
 pub mod params;

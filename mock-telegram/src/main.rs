@@ -25,6 +25,10 @@ struct Args {
     /// Rewrite https:// webhook URLs on loopback to http:// (telegraf always registers https).
     #[arg(long)]
     webhook_https_to_http: bool,
+    /// Enforce Telegram's sending limits (about 1 message/s per chat with bursts, 20/min per group, 30/s
+    /// overall), answering 429 "Too Many Requests: retry after N".
+    #[arg(long)]
+    flood_limits: bool,
     /// First webhook retry delay in milliseconds; it doubles per failure, up to 60 s.
     #[arg(long, default_value_t = 500)]
     webhook_backoff_ms: u64,
@@ -52,6 +56,7 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         action_ttl: Duration::from_secs(args.action_ttl_s),
         webhook_https_to_http: args.webhook_https_to_http,
         webhook_backoff: Duration::from_millis(args.webhook_backoff_ms),
+        flood: args.flood_limits.then(mock_telegram::flood::FloodLimits::default),
         ..mock_telegram::Config::default()
     };
     let server = mock_telegram::Server::new(config)?;

@@ -31,6 +31,8 @@ pub struct Config {
     pub webhook_max_backoff: Duration,
     /// How long a webhook delivery may take before it counts as failed.
     pub webhook_timeout: Duration,
+    /// Telegram's sending limits, answered with 429; `None` (the default) sends without limits.
+    pub flood: Option<crate::flood::FloodLimits>,
 }
 
 impl Default for Config {
@@ -42,6 +44,7 @@ impl Default for Config {
             webhook_backoff: Duration::from_millis(500),
             webhook_max_backoff: Duration::from_secs(60),
             webhook_timeout: Duration::from_secs(60),
+            flood: None,
         }
     }
 }
@@ -83,8 +86,8 @@ impl Server {
         if let Some(bot) = bots.get(token) {
             return Ok(bot.clone());
         }
-        let bot =
-            Bot::new(token, username, self.config.history).ok_or_else(|| Error::MalformedToken(token.to_owned()))?;
+        let bot = Bot::new(token, username, self.config.history, self.config.flood)
+            .ok_or_else(|| Error::MalformedToken(token.to_owned()))?;
         let bot = Arc::new(bot);
         bots.insert(token.to_owned(), bot.clone());
         Ok(bot)

@@ -88,8 +88,14 @@ pub async fn act(
     let due = request.due_us.unwrap_or(now);
     let action_id = bot.ledger.next_action_id();
     let prepared = prepare(&bot, &request, action_id)?;
-    let mut registered =
-        bot.ledger.register(action_id, request.chat_id, prepared.message_id, prepared.callback_id, due, now);
+    let mut registered = bot.ledger.register(
+        action_id,
+        request.chat_id,
+        prepared.message_id.or(prepared.pressed),
+        prepared.callback_id,
+        due,
+        now,
+    );
     let update_id =
         bot.updates.push(prepared.body.kind(), request.chat_id, Some(action_id), |id| prepared.body.to_json(id));
     let mut response = ActionResponse {
@@ -131,6 +137,8 @@ struct Prepared {
     body: UpdateBody,
     message_id: Option<i64>,
     callback_id: Option<String>,
+    /// The bot's message a button press was on.
+    pressed: Option<i64>,
 }
 
 fn prepare(bot: &Bot, request: &ActionRequest, action_id: u64) -> Result<Prepared, ControlError> {
@@ -157,7 +165,8 @@ fn prepare(bot: &Bot, request: &ActionRequest, action_id: u64) -> Result<Prepare
         let message_id = chat.next_message_id();
         let message = user_message(message_id, from, chat.chat.clone(), text);
         chats.store(message.clone());
-        return Ok(Prepared { body: UpdateBody::Message(message), message_id: Some(message_id), callback_id: None });
+        let body = UpdateBody::Message(message);
+        return Ok(Prepared { body, message_id: Some(message_id), callback_id: None, pressed: None });
     }
     let chat_id = request.chat_id;
     match &request.action {
@@ -171,7 +180,8 @@ fn prepare(bot: &Bot, request: &ActionRequest, action_id: u64) -> Result<Prepare
             message.entities = command_entities(text);
             message.edit_date = Some(now_s());
             let message = message.clone();
-            Ok(Prepared { body: UpdateBody::EditedMessage(message), message_id: Some(*message_id), callback_id: None })
+            let body = UpdateBody::EditedMessage(message);
+            Ok(Prepared { body, message_id: Some(*message_id), callback_id: None, pressed: None })
         }
         Action::Callback { message_id, data } => {
             let message =
@@ -189,6 +199,7 @@ fn prepare(bot: &Bot, request: &ActionRequest, action_id: u64) -> Result<Prepare
                 body: UpdateBody::CallbackQuery(Box::new(query)),
                 message_id: None,
                 callback_id: Some(callback_id),
+                pressed: Some(*message_id),
             })
         }
         Action::Text { .. } | Action::Command { .. } => unreachable!("handled above"),

@@ -14,12 +14,16 @@ pub fn log_out(_call: Call<'_>) -> Result<Reply, ApiError> {
 }
 
 pub fn set_my_commands(call: Call<'_>) -> Result<Reply, ApiError> {
-    let commands: Vec<BotCommand> =
+    let mut commands: Vec<BotCommand> =
         call.params.json("commands")?.ok_or_else(|| ApiError::bad_request("parameter \"commands\" is required"))?;
     if commands.len() > 100 {
         return Err(ApiError::bad_request("too many commands specified"));
     }
-    for command in &commands {
+    for command in &mut commands {
+        // teloxide sends `/start`; the official server takes a command with or without its slash.
+        if let Some(bare) = command.command.strip_prefix('/') {
+            command.command = bare.to_owned();
+        }
         let valid = (1..=32).contains(&command.command.len())
             && command.command.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
         if !valid {

@@ -61,6 +61,9 @@ pub fn send(
 ) -> Result<Reply, ApiError> {
     let chat_id = call.params.chat_id()?;
     let reply_to = reply_to(&call.params)?;
+    if let Some(flood) = &call.bot.flood {
+        flood.take(chat_id, std::time::Instant::now()).map_err(ApiError::too_many_requests)?;
+    }
     let message = {
         let mut chats = lock(&call.bot.chats);
         let chat = chats.get(chat_id)?;
@@ -128,7 +131,7 @@ fn edit(call: &Call<'_>, method: &str, apply: impl FnOnce(&mut Message) -> bool)
         message.chat = template;
         message.clone()
     };
-    let target = Target::Chat { chat_id, reply_to: None };
+    let target = Target::Message { chat_id, message_id };
     call.bot.ledger.answer(target, answer_of(method, &message), crate::clock::now_us());
     Ok(Reply::json(&message))
 }
@@ -168,7 +171,7 @@ pub fn delete_message(call: Call<'_>) -> Result<Reply, ApiError> {
         chat.remove(message_id);
     }
     let answer = Answer { method: "deleteMessage".into(), message_id: Some(message_id), ..Answer::default() };
-    call.bot.ledger.answer(Target::Chat { chat_id, reply_to: None }, answer, crate::clock::now_us());
+    call.bot.ledger.answer(Target::Message { chat_id, message_id }, answer, crate::clock::now_us());
     Ok(Reply::ok())
 }
 

@@ -308,3 +308,17 @@ async fn webhooks_off_loopback_are_refused() {
     assert_eq!(status, 400, "{body}");
     assert!(body["description"].as_str().unwrap().starts_with("Bad Request: bad webhook"));
 }
+
+#[tokio::test]
+async fn flood_limits_answer_429_with_retry_after() {
+    let flood = mock_telegram::flood::FloodLimits::default();
+    let mock = start_with(mock_telegram::Config { flood: Some(flood), ..Default::default() }).await;
+    mock.user_says(7, "hi").await;
+    for _ in 0..3 {
+        mock.ok("sendMessage", json!({"chat_id": 7, "text": "burst"})).await;
+    }
+    let (status, body) = mock.call("sendMessage", json!({"chat_id": 7, "text": "one too many"})).await;
+    assert_eq!(status, 429, "{body}");
+    assert_eq!(body["description"], "Too Many Requests: retry after 1");
+    assert_eq!(body["parameters"]["retry_after"], 1);
+}
