@@ -2,5 +2,6 @@
 
 mod api;
 mod cli;
+mod compat;
 mod fuzz;
 mod support;
