@@ -1,0 +1,363 @@
+//! The synthetic users, run by goose. goose starts the users and loops each one's transaction; everything
+//! that is measured happens here: each call of the transaction waits for the user's next due time, posts
+//! one action to the control API (waiting for the bot's answer), reads the whole reply and sends an
+//! `ActionResult` to the collector. goose's own metrics, logs and reports are switched off: they would be
+//! per-request data we do not want, and our numbers come from the collector.
+
+use std::ops::Range;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use goose::client::GooseClientBuilder;
+use goose::config::GooseConfiguration;
+use goose::prelude::*;
+use rand::rngs::SmallRng;
+use rand::SeedableRng;
+use tokio::sync::{mpsc, watch};
+use tokio::time::Instant;
+
+use crate::collector::{ActionResult, Outcome};
+use crate::control::{error_text, ActionReply, ActionRequest, Answer, WireAction};
+use crate::error::Error;
+use crate::scenario::{Action, Scenario};
+use crate::schedule::Schedule;
+
+/// Synthetic users' Telegram ids are this plus their index, so they never collide with small test ids.
+pub const USER_ID_BASE: i64 = 1_000_000;
+
+/// How many distinct control API failures are kept for the report.
+const MAX_FAILURE_NOTES: usize = 10;
+
+/// State shared by every user of a run.
+pub struct Driver {
+    client: reqwest::Client,
+    actions_url: String,
+    schedule: Schedule,
+    scenario: Scenario,
+    /// The (negative) chat ids of the scenario's groups, in order.
+    groups: Vec<i64>,
+    /// The start of the load; due times are offsets from it.
+    t0: Instant,
+    results: mpsc::Sender<ActionResult>,
+    stop: watch::Receiver<bool>,
+    started: AtomicUsize,
+    finished: AtomicUsize,
+    failures: Mutex<Vec<String>>,
+    callbacks_lost: AtomicUsize,
+}
+
+/// Why an action could not be posted.
+enum Failure {
+    /// A button press on a message the mock no longer keeps (404).
+    MessageGone,
+    /// Anything else; the details go to the failure notes.
+    Other,
+}
+
+/// One user's state between transactions (goose session data).
+#[derive(Clone)]
+struct UserState {
+    index: usize,
+    chat_id: i64,
+    from: i64,
+    rng: SmallRng,
+    windows: Vec<Range<Duration>>,
+    next_due: Option<Duration>,
+    free_at: Duration,
+    /// A menu the bot answered with: the next action presses its button.
+    menu: Option<(i64, Option<String>)>,
+    finished: bool,
+}
+
+/// The unix time in microseconds.
+pub fn now_us() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_micros() as u64)
+}
+
+/// The shared HTTP/2 client: one connection multiplexes every waiting user (h2c, prior knowledge).
+pub fn http2_client(answer_timeout: Duration) -> Result<reqwest::Client, Error> {
+    reqwest::Client::builder()
+        .http2_prior_knowledge()
+        .tcp_nodelay(true)
+        .timeout(answer_timeout + Duration::from_secs(2))
+        .build()
+        .map_err(|e| Error::Load(format!("cannot build the http/2 client: {e}")))
+}
+
+impl Driver {
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        client: reqwest::Client,
+        actions_url: String,
+        scenario: Scenario,
+        groups: Vec<i64>,
+        t0: Instant,
+        results: mpsc::Sender<ActionResult>,
+        stop: watch::Receiver<bool>,
+    ) -> Driver {
+        let schedule = Schedule::new(scenario.steps.clone(), scenario.pacing.clone());
+        Driver {
+            client,
+            actions_url,
+            schedule,
+            scenario,
+            groups,
+            t0,
+            results,
+            stop,
+            started: AtomicUsize::new(0),
+            finished: AtomicUsize::new(0),
+            failures: Mutex::new(Vec::new()),
+            callbacks_lost: AtomicUsize::new(0),
+        }
+    }
+
+    /// Users goose has started so far.
+    pub fn started(&self) -> usize {
+        self.started.load(Ordering::Relaxed)
+    }
+
+    /// Users that have no action left in the schedule.
+    pub fn finished(&self) -> usize {
+        self.finished.load(Ordering::Relaxed)
+    }
+
+    /// Button presses replaced by another action because their message had left the mock's history.
+    pub fn callbacks_lost(&self) -> usize {
+        self.callbacks_lost.load(Ordering::Relaxed)
+    }
+
+    /// The first few distinct control API failures, for the report.
+    pub fn failures(&self) -> Vec<String> {
+        self.failures.lock().map(|f| f.clone()).unwrap_or_default()
+    }
+
+    fn stopped(&self) -> bool {
+        *self.stop.borrow()
+    }
+
+    /// goose `on_start`: give the user the shared client and its schedule.
+    async fn start_user(self: Arc<Self>, user: &mut GooseUser) -> TransactionResult {
+        user.client = self.client.clone();
+        let n_users = self.schedule.peak_users().max(1);
+        let index = user.weighted_users_index % n_users;
+        let id = USER_ID_BASE + index as i64;
+        let chat_id = match self.scenario.chats.group_of(index) {
+            Some(group) => self.groups.get(group).copied().unwrap_or(id),
+            None => id,
+        };
+        let seed = self.scenario.seed ^ (index as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        let mut rng = SmallRng::seed_from_u64(seed);
+        let windows = self.schedule.windows(index);
+        let next_due = self.schedule.first_due(index, &windows, &mut rng);
+        let free_at = windows.first().map_or(Duration::ZERO, |w| w.start);
+        user.set_session_data(UserState {
+            index,
+            chat_id,
+            from: id,
+            rng,
+            windows,
+            next_due,
+            free_at,
+            menu: None,
+            finished: false,
+        });
+        self.started.fetch_add(1, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// goose transaction: at most one action. Returns quickly once the run stops, so goose can end the user.
+    async fn act(self: Arc<Self>, user: &mut GooseUser) -> TransactionResult {
+        let client = user.client.clone();
+        let Some(state) = user.get_session_data_mut::<UserState>() else {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            return Ok(());
+        };
+        match state.next_due {
+            Some(due) if !self.stopped() => self.next_action(&client, state, due).await,
+            _ => self.idle(state).await,
+        }
+        Ok(())
+    }
+
+    /// Nothing left to do: wait (bounded) for the stop so goose's loop does not spin.
+    async fn idle(&self, state: &mut UserState) {
+        if !state.finished && state.next_due.is_none() {
+            state.finished = true;
+            self.finished.fetch_add(1, Ordering::Relaxed);
+        }
+        let mut stop = self.stop.clone();
+        let wait = if self.stopped() { Duration::from_millis(50) } else { Duration::from_secs(1) };
+        let _ = tokio::time::timeout(wait, stop.wait_for(|s| *s)).await;
+        if self.stopped() {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    async fn next_action(&self, client: &reqwest::Client, state: &mut UserState, due: Duration) {
+        let mut stop = self.stop.clone();
+        tokio::select! {
+            _ = tokio::time::sleep_until(self.t0 + due) => {}
+            _ = stop.wait_for(|s| *s) => return,
+        }
+        // Wall-clock times are derived from the monotonic schedule at the moment of use, so a wall clock
+        // slewed by NTP during a long run cannot bend the latencies (the mock stamps answers in wall time).
+        let (now, now_wall) = (Instant::now(), now_us());
+        let wall = |at: Instant| now_wall.saturating_sub(now.saturating_duration_since(at).as_micros() as u64);
+        let due_at = self.t0 + due;
+        let due_us = wall(due_at);
+        let ready_us = wall(due_at.max(self.t0 + state.free_at));
+        let result = if now > due_at + self.scenario.answer_timeout {
+            // Its user was busy until after the answer timeout had passed: it can no longer be answered in
+            // time, so it counts as a timeout without loading the bot with it.
+            ActionResult {
+                due_us,
+                ready_us,
+                sent_us: None,
+                done_us: now_wall,
+                outcome: Outcome::Expired,
+                queue_us: None,
+                enqueued_us: None,
+            }
+        } else {
+            self.send(client, state, due_us, ready_us).await
+        };
+        state.free_at = Instant::now().saturating_duration_since(self.t0);
+        state.next_due = self.schedule.next_due(state.index, &state.windows, due, state.free_at, &mut state.rng);
+        let _ = self.results.send(result).await;
+    }
+
+    async fn send(&self, client: &reqwest::Client, state: &mut UserState, due_us: u64, ready_us: u64) -> ActionResult {
+        let wait_ms = self.scenario.answer_timeout.as_millis() as u64;
+        let (chat_id, from) = (state.chat_id, state.from);
+        if let Some((message_id, data)) = state.menu.take() {
+            let action = WireAction::Callback { message_id, data: data.as_deref() };
+            let sent_us = now_us();
+            match self.post(client, &ActionRequest { chat_id, from, action, due_us, wait_ms }).await {
+                // The mock keeps a bounded history per chat; in a busy group the menu may have left it. That
+                // is no fault of the bot: the user does something else in this slot instead.
+                Err(Failure::MessageGone) => {
+                    self.callbacks_lost.fetch_add(1, Ordering::Relaxed);
+                }
+                posted => return self.result(posted, due_us, ready_us, sent_us),
+            }
+        }
+        let picked = self.scenario.mix.pick(&mut state.rng);
+        let action = match picked {
+            Action::Text { text } => WireAction::Text { text },
+            Action::Command { command, args } => WireAction::Command { command, args: args.as_deref() },
+            Action::Menu { command, .. } => WireAction::Command { command, args: None },
+        };
+        let sent_us = now_us();
+        let posted = self.post(client, &ActionRequest { chat_id, from, action, due_us, wait_ms }).await;
+        if let (Action::Menu { data, .. }, Ok(reply)) = (picked, &posted) {
+            if let Some(Answer { message_id: Some(message_id), reply_markup: Some(_), .. }) = &reply.answer {
+                state.menu = Some((*message_id, data.clone()));
+            }
+        }
+        self.result(posted, due_us, ready_us, sent_us)
+    }
+
+    fn result(&self, posted: Result<ActionReply, Failure>, due_us: u64, ready_us: u64, sent_us: u64) -> ActionResult {
+        let done_us = now_us();
+        let base = ActionResult {
+            due_us,
+            ready_us,
+            sent_us: Some(sent_us),
+            done_us,
+            outcome: Outcome::Transport,
+            queue_us: None,
+            enqueued_us: None,
+        };
+        let Ok(reply) = posted else { return base };
+        let t = &reply.timings_us;
+        let queue_us = t.delivered.zip(t.enqueued).map(|(d, e)| d.saturating_sub(e));
+        let answered_us = t.answered.unwrap_or(done_us);
+        let outcome = match reply.outcome.as_str() {
+            "answered" => Outcome::Answered { answered_us },
+            "bot_error" => Outcome::BotError { answered_us },
+            "timeout" => Outcome::Timeout,
+            other => {
+                self.note_failure(format!("unexpected outcome `{other}`"));
+                Outcome::Transport
+            }
+        };
+        ActionResult { outcome, queue_us, enqueued_us: t.enqueued, ..base }
+    }
+
+    /// Posts an action and reads the whole reply (always: unread bodies would reset h2 streams).
+    async fn post(&self, client: &reqwest::Client, request: &ActionRequest<'_>) -> Result<ActionReply, Failure> {
+        let failed = |text: String| {
+            self.note_failure(text);
+            Failure::Other
+        };
+        let response = client.post(&self.actions_url).json(request).send().await;
+        let response = response.map_err(|e| failed(format!("request failed: {e}")))?;
+        let status = response.status();
+        let body = response.bytes().await.map_err(|e| failed(format!("reading the reply failed: {e}")))?;
+        if status == reqwest::StatusCode::NOT_FOUND && matches!(request.action, WireAction::Callback { .. }) {
+            return Err(Failure::MessageGone);
+        }
+        if !status.is_success() {
+            return Err(failed(format!("{status}: {}", error_text(&body))));
+        }
+        serde_json::from_slice(&body).map_err(|e| failed(format!("unreadable reply: {e}")))
+    }
+
+    fn note_failure(&self, text: String) {
+        if let Ok(mut failures) = self.failures.lock() {
+            if failures.len() < MAX_FAILURE_NOTES && !failures.contains(&text) {
+                failures.push(text);
+            }
+        }
+    }
+}
+
+type UserFuture<'r> = std::pin::Pin<Box<dyn std::future::Future<Output = TransactionResult> + Send + 'r>>;
+
+/// Gives a closure goose's transaction signature (the bound makes the closure generic over the user's
+/// borrow, which plain inference would not).
+fn transaction<F>(f: F) -> Transaction
+where
+    F: for<'r> Fn(&'r mut GooseUser) -> UserFuture<'r> + Send + Sync + 'static,
+{
+    Transaction::new(Arc::new(f))
+}
+
+/// Builds the goose attack: one scenario, all users started within about a second (their own schedules
+/// decide when they act), goose's telnet, metrics and logs off. `run_time` is only a backstop; the run
+/// loop stops goose with the killswitch.
+pub fn attack(driver: &Arc<Driver>, host: &str, run_time: Duration) -> Result<GooseAttack, Error> {
+    let goose = |e: GooseError| Error::Load(e.to_string());
+    let n_users = driver.schedule.peak_users().max(1);
+    let mut config = GooseConfiguration::default();
+    config.no_telnet = true;
+    config.no_websocket = true;
+    config.no_metrics = true;
+    config.no_print_metrics = true;
+    config.no_error_summary = true;
+    config.quiet = 1;
+    let (d1, d2) = (driver.clone(), driver.clone());
+    let start = transaction(move |user| Box::pin(d1.clone().start_user(user)));
+    let act = transaction(move |user| Box::pin(d2.clone().act(user)));
+    let scenario = goose::goose::Scenario::new("TelegramUser")
+        .register_transaction(start.set_name("start").set_on_start())
+        .register_transaction(act.set_name("act"));
+    GooseAttack::initialize_with_config(config)
+        .map_err(goose)?
+        .set_client_builder_without_cookies(
+            GooseClientBuilder::new().without_cookies().timeout(driver.scenario.answer_timeout),
+        )
+        .map_err(goose)?
+        .register_scenario(scenario)
+        .set_default(GooseDefault::Host, host)
+        .map_err(goose)?
+        .set_default(GooseDefault::Users, n_users)
+        .map_err(goose)?
+        .set_default(GooseDefault::IncreaseRate, n_users.to_string().as_str())
+        .map_err(goose)?
+        .set_default(GooseDefault::RunTime, run_time.as_secs().max(1) as usize)
+        .map(|attack| *attack)
+        .map_err(goose)
+}

@@ -1,0 +1,40 @@
+//! The harness's one error type. Each variant carries the context a user needs to act on it; `main` maps
+//! them to exit codes (a bad scenario or flag is bad usage, everything else a harness error).
+
+use std::path::PathBuf;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A scenario file that does not parse or validate, located down to line, column and field.
+    #[error("{}:{line}:{column}: {field}: {message}", path.display())]
+    Scenario { path: PathBuf, line: usize, column: usize, field: String, message: String },
+    #[error("cannot read scenario {}: {source}", path.display())]
+    ReadScenario { path: PathBuf, source: std::io::Error },
+    /// A command-line value that makes no sense (the parser accepted its shape).
+    #[error("{0}")]
+    Usage(String),
+    #[error("{context}: {source}")]
+    Io { context: String, source: std::io::Error },
+    #[error("mock-telegram: {0}")]
+    Mock(String),
+    #[error("control api: {0}")]
+    Control(String),
+    #[error("bot: {0}")]
+    Bot(String),
+    #[error("load generator: {0}")]
+    Load(String),
+    #[error("interrupted before the load started")]
+    Interrupted,
+}
+
+impl Error {
+    pub(crate) fn io(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> Error {
+        let context = context.into();
+        move |source| Error::Io { context, source }
+    }
+
+    /// True when the user got the input wrong (exit code 2) rather than the run failing (exit code 1).
+    pub fn is_usage(&self) -> bool {
+        matches!(self, Error::Scenario { .. } | Error::ReadScenario { .. } | Error::Usage(_))
+    }
+}

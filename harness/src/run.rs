@@ -1,0 +1,105 @@
+//! `tgload run`: orchestration. It creates the run directory, starts the mock, the external API mock and the
+//! bot, waits until the bot polls, lets goose drive the users, and reacts to one closed set of events (tick,
+//! result, sample, bot exited, Ctrl-C, deadline, load done) in a single loop, which feeds the collector and
+//! writes the run's streams. Whatever ends the run, the directory is completed: summary, report, charts.
+
+mod session;
+mod setup;
+mod wrapup;
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
+
+use crate::error::Error;
+use crate::meta::{compact_stamp, Meta};
+use crate::rundir::RunDir;
+use crate::scenario::Scenario;
+use crate::summary::Status;
+
+/// The token the bot under test gets; the mock accepts any `<digits>:<letters>` token.
+pub const TOKEN: &str = "7000001:tgload-bot-under-test-AAAAAAAAAAAAAAAAA";
+
+/// What `tgload run` was asked to do.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    pub scenario: PathBuf,
+    pub out: Option<PathBuf>,
+    pub users: Option<usize>,
+    pub duration: Option<Duration>,
+    pub webhook: bool,
+    pub bot_cmd: Option<String>,
+    pub restart: bool,
+    /// The command line as typed, for `meta.json`.
+    pub command_line: Vec<String>,
+}
+
+/// How a run ended.
+#[derive(Debug, Clone)]
+pub struct Finished {
+    pub dir: PathBuf,
+    pub status: Status,
+    pub passed: bool,
+    /// `report.md`, for printing.
+    pub report: String,
+}
+
+impl Finished {
+    /// 0 when the objectives held, 99 when they did not (or the bot crashed), 1 when the run did not finish.
+    pub fn exit_code(&self) -> u8 {
+        match self.status {
+            Status::Completed if self.passed => 0,
+            Status::Completed | Status::BotCrashed => 99,
+            Status::Interrupted | Status::Error => 1,
+        }
+    }
+}
+
+/// Runs a scenario end to end. Errors before the run directory exists are returned as they are; after that,
+/// the directory is completed with `status: error` and the error is returned too.
+pub async fn run(options: Options) -> Result<Finished, Error> {
+    let stem = options.scenario.file_stem().map_or("scenario".into(), |s| s.to_string_lossy().into_owned());
+    let started = SystemTime::now();
+    let dir =
+        options.out.clone().unwrap_or_else(|| PathBuf::from("runs").join(format!("{}-{stem}", compact_stamp(started))));
+    let text = std::fs::read_to_string(&options.scenario)
+        .map_err(|source| Error::ReadScenario { path: options.scenario.clone(), source })?;
+    let rundir = RunDir::create(&dir)?;
+    let scenario = Scenario::parse(&options.scenario, &text).and_then(|s| apply_overrides(s, &options));
+    let meta = Meta {
+        scenario_path: &options.scenario,
+        scenario_text: &text,
+        scenario: scenario.as_ref().ok(),
+        started,
+        command: &options.command_line,
+    };
+    rundir.write_file("meta.json", serde_json::to_string_pretty(&meta.to_json()).unwrap_or_default().as_bytes())?;
+    let scenario = match scenario {
+        Ok(scenario) => scenario,
+        Err(error) => {
+            wrapup::write_failed(rundir, &stem, &error)?;
+            return Err(error);
+        }
+    };
+    session::Session::start(scenario, rundir, &options).await
+}
+
+fn apply_overrides(mut scenario: Scenario, options: &Options) -> Result<Scenario, Error> {
+    if let Some(users) = options.users {
+        if users == 0 || users as u64 > crate::scenario::MAX_USERS {
+            return Err(Error::Usage(format!("--users must lie between 1 and {}", crate::scenario::MAX_USERS)));
+        }
+        scenario.set_users(users);
+    }
+    if let Some(duration) = options.duration {
+        if duration < Duration::from_secs(1) {
+            return Err(Error::Usage("--duration must be at least 1s".into()));
+        }
+        scenario.set_duration(duration);
+    }
+    Ok(scenario)
+}
+
+/// Renders the charts of a finished run directory; a failure is reported, never fatal.
+pub fn render_charts(dir: &Path) -> Result<Vec<PathBuf>, String> {
+    charts::render_run(dir).map_err(|e| e.to_string())
+}

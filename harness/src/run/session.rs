@@ -1,0 +1,597 @@
+//! One run from the services' start to the finished directory: the set-up (mock, external API, bot, wait
+//! until it polls, groups), the event loop, and the wrap-up (summary, report, charts). Every loop here is
+//! bounded in time: the load by the schedule, the stop by the answer timeout, the wait for goose by a
+//! hard deadline.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::AtomicU32;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use serde_json::json;
+use tokio::signal::unix::{signal, Signal, SignalKind};
+use tokio::sync::{mpsc, watch};
+use tokio::time::Instant;
+
+use super::setup::{free_port, start_services, wait_exit, wait_ready};
+use super::wrapup::{complete_directory, write_failed};
+use super::{Finished, Options, TOKEN};
+use crate::bot::{self, Bot, Launch, Program, Surroundings};
+use crate::collector::{ActionResult, Collector, Interval, Outcome};
+use crate::control::Control;
+use crate::driver::{self, now_us, Driver, USER_ID_BASE};
+use crate::error::Error;
+use crate::progress::{self, Progress};
+use crate::rundir::{Row, RunDir};
+use crate::sampler::{self, BotPid, Sample};
+use crate::scenario::Scenario;
+use crate::schedule::Schedule;
+use crate::services::Mock;
+use crate::slo::Judge;
+use crate::summary::{Inputs, Notes, Point, Status, Summary};
+
+/// How often a crashing bot is restarted before the run gives up on it.
+const MAX_RESTARTS: u32 = 10;
+/// Results queued between the users and the loop; a full queue slows the users (and shows as lateness).
+const RESULT_QUEUE: usize = 65_536;
+
+/// Everything the loop reacts to.
+enum Event {
+    Tick,
+    Result(ActionResult),
+    Sample(Sample),
+    BotExited(String),
+    Interrupted,
+    LoadDone(Result<(), String>),
+    Deadline,
+}
+
+pub(super) struct Session {
+    scenario: Scenario,
+    schedule: Schedule,
+    dir: RunDir,
+    mock: Mock,
+    // Kept alive for the run: dropping it stops the external API.
+    external: bot_under_test::external_api::ExternalApi,
+    control: Control,
+    launch: Launch,
+    bot_pid: BotPid,
+    restart: bool,
+    webhook: bool,
+    command: String,
+    load: Load,
+}
+
+/// The state of the load itself.
+struct Load {
+    started: bool,
+    t0: Instant,
+    t0_us: u64,
+    collector: Collector,
+    judge: Judge,
+    status: Status,
+    exits: u32,
+    restarts: u32,
+    awaiting_recovery: Option<u64>,
+    stopping: Option<(Instant, u64)>,
+    bot_points: Vec<Point>,
+    harness_points: Vec<Point>,
+    samples: BTreeMap<u64, (f64, f64)>,
+    next_phase: usize,
+    progress: Progress,
+    /// The first distinct control API failures the users saw.
+    failures: Vec<String>,
+    callbacks_lost: usize,
+}
+
+impl Session {
+    pub(super) async fn start(scenario: Scenario, dir: RunDir, options: &Options) -> Result<Finished, Error> {
+        let name = scenario.name.clone();
+        let (mock, external, control) = match start_services().await {
+            Ok(services) => services,
+            Err(error) => {
+                write_failed(dir, &name, &error)?;
+                return Err(error);
+            }
+        };
+        // Listen for Ctrl-C from here on, so it stops the run in order instead of killing the process.
+        let mut interrupt = match signal(SignalKind::interrupt()) {
+            Ok(interrupt) => interrupt,
+            Err(e) => {
+                let error = Error::io("listen for ctrl-c")(e);
+                write_failed(dir, &name, &error)?;
+                return Err(error);
+            }
+        };
+        let mut session = Session::new(scenario, dir, mock, external, control, options);
+        match session.launch_bot(&mut interrupt).await {
+            Ok(bot) => session.run(bot, interrupt).await,
+            Err(error) => {
+                session.note_error(&error);
+                session.finish(None).await?;
+                Err(error)
+            }
+        }
+    }
+
+    fn new(
+        scenario: Scenario,
+        dir: RunDir,
+        mock: Mock,
+        external: bot_under_test::external_api::ExternalApi,
+        control: Control,
+        options: &Options,
+    ) -> Session {
+        let program = match &options.bot_cmd {
+            Some(line) => Program::Shell(line.clone()),
+            None => Program::Bundled(std::path::PathBuf::new()),
+        };
+        let launch = Launch {
+            program,
+            args: scenario.bot.args.clone(),
+            env: Vec::new(),
+            stdout: dir.path().join("bot.stdout.log"),
+            stderr: dir.path().join("bot.stderr.log"),
+        };
+        let schedule = Schedule::new(scenario.steps.clone(), scenario.pacing.clone());
+        let timeout_us = scenario.answer_timeout.as_micros() as u64;
+        let load = Load {
+            started: false,
+            t0: Instant::now(),
+            t0_us: now_us(),
+            collector: Collector::new(now_us(), timeout_us + 3_000_000, scenario.late_tolerance.as_micros() as u64),
+            judge: Judge::new(scenario.slos.clone(), scenario.sustained.map(|d| d.as_secs() as usize)),
+            status: Status::Completed,
+            exits: 0,
+            restarts: 0,
+            awaiting_recovery: None,
+            stopping: None,
+            bot_points: Vec::new(),
+            harness_points: Vec::new(),
+            samples: BTreeMap::new(),
+            next_phase: 0,
+            progress: Progress::default(),
+            failures: Vec::new(),
+            callbacks_lost: 0,
+        };
+        Session {
+            scenario,
+            schedule,
+            dir,
+            mock,
+            external,
+            control,
+            launch,
+            bot_pid: Arc::new(AtomicU32::new(0)),
+            restart: options.restart,
+            webhook: options.webhook,
+            command: options.command_line.join(" "),
+            load,
+        }
+    }
+
+    /// Starts the bot and waits until it polls (or has set its webhook).
+    async fn launch_bot(&mut self, interrupt: &mut Signal) -> Result<Bot, Error> {
+        self.control.register_bot().await?;
+        if let Program::Bundled(path) = &mut self.launch.program {
+            *path = bot::bundled_path()?;
+        }
+        let webhook = if self.webhook { Some(free_port()?) } else { None };
+        let webhook_url = webhook.map(|port| format!("http://127.0.0.1:{port}/webhook"));
+        self.launch.env = bot::environment(&Surroundings {
+            mock_url: &self.mock.url,
+            token: TOKEN,
+            external_api_url: Some(&self.external.uri()),
+            database_path: &self.dir.path().join("bot.sqlite"),
+            webhook: webhook_url.as_deref().zip(webhook),
+            extra: &self.scenario.bot.env,
+        });
+        let mut bot = Bot::spawn(&self.launch, &self.bot_pid)?;
+        self.event(now_us(), "bot_started", json!({"program": format!("{:?}", self.launch.program)}))?;
+        wait_ready(&self.control, &mut bot, self.webhook, interrupt).await.map_err(|e| match e {
+            Error::Bot(m) => {
+                Error::Bot(format!("{m}; last lines of bot.stderr.log:\n{}", bot::tail(&self.launch.stderr, 20)))
+            }
+            other => other,
+        })?;
+        Ok(bot)
+    }
+
+    fn event(&mut self, at_us: u64, kind: &str, fields: serde_json::Value) -> Result<(), Error> {
+        self.dir.event(at_us, kind, fields)
+    }
+
+    fn note_error(&mut self, error: &Error) {
+        self.load.status = if matches!(error, Error::Interrupted) { Status::Interrupted } else { Status::Error };
+        let _ = self.event(now_us(), "error", json!({"name": error.to_string()}));
+    }
+
+    /// The load: set up goose and the sampler, run the loop, and wrap up.
+    async fn run(mut self, bot: Bot, interrupt: Signal) -> Result<Finished, Error> {
+        let groups = match self.create_groups().await {
+            Ok(groups) => groups,
+            Err(error) => {
+                self.note_error(&error);
+                self.finish(Some(bot)).await?;
+                return Err(error);
+            }
+        };
+        let result = self.drive(bot, groups, interrupt).await;
+        match result {
+            Ok(bot) => self.finish(bot).await,
+            Err((error, bot)) => {
+                self.note_error(&error);
+                self.finish(bot).await?;
+                Err(error)
+            }
+        }
+    }
+
+    async fn create_groups(&self) -> Result<Vec<i64>, Error> {
+        let chats = &self.scenario.chats;
+        let n_users = self.schedule.peak_users();
+        let mut members = vec![Vec::new(); chats.n_groups(n_users)];
+        for user in 0..n_users {
+            if let Some(group) = chats.group_of(user) {
+                members[group].push(USER_ID_BASE + user as i64);
+            }
+        }
+        let mut ids = Vec::with_capacity(members.len());
+        for (i, m) in members.iter().enumerate() {
+            ids.push(self.control.create_group(&format!("tgload group {}", i + 1), m).await?);
+        }
+        Ok(ids)
+    }
+
+    /// Runs the event loop until goose has finished (or would not); hands back the bot if it still runs.
+    async fn drive(
+        &mut self,
+        bot: Bot,
+        groups: Vec<i64>,
+        interrupt: Signal,
+    ) -> Result<Option<Bot>, (Error, Option<Bot>)> {
+        let mut bot = Some(bot);
+        let (results_tx, results) = mpsc::channel(RESULT_QUEUE);
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let (driver, attack) = match self.prepare_load(groups, results_tx, stop_rx) {
+            Ok(prepared) => prepared,
+            Err(e) => return Err((e, bot)),
+        };
+        let outcome = self.event_loop(&driver, attack, results, &stop_tx, &mut bot, interrupt).await;
+        self.load.progress.finish();
+        self.load.failures = driver.failures();
+        self.load.callbacks_lost = driver.callbacks_lost();
+        if !self.load.failures.is_empty() {
+            let failures = self.load.failures.clone();
+            let _ = self.event(now_us(), "error", json!({"name": "control api failures", "failures": failures}));
+        }
+        match outcome {
+            Ok(()) => Ok(bot),
+            Err(e) => Err((e, bot)),
+        }
+    }
+
+    /// Fixes the load's start a moment ahead (goose starts every user within about a second before it) and
+    /// builds the users' shared driver and the goose attack.
+    fn prepare_load(
+        &mut self,
+        groups: Vec<i64>,
+        results: mpsc::Sender<ActionResult>,
+        stop: watch::Receiver<bool>,
+    ) -> Result<(Arc<Driver>, goose::GooseAttack), Error> {
+        let n_users = self.schedule.peak_users();
+        let lead_in = Duration::from_secs(1) + Duration::from_micros(100 * n_users as u64);
+        let client = driver::http2_client(self.scenario.answer_timeout)?;
+        self.begin_load(lead_in)?;
+        let actions_url = self.control.actions_url();
+        let driver =
+            Arc::new(Driver::new(client, actions_url, self.scenario.clone(), groups, self.load.t0, results, stop));
+        let backstop = lead_in + self.schedule.duration() + 2 * self.scenario.answer_timeout + Duration::from_secs(30);
+        let attack = driver::attack(&driver, &self.mock.url, backstop)?;
+        Ok((driver, attack))
+    }
+
+    /// The one loop: waits for the next event and handles it, until goose is done (or will not be).
+    async fn event_loop(
+        &mut self,
+        driver: &Driver,
+        attack: goose::GooseAttack,
+        mut results: mpsc::Receiver<ActionResult>,
+        stop: &watch::Sender<bool>,
+        bot: &mut Option<Bot>,
+        mut interrupt: Signal,
+    ) -> Result<(), Error> {
+        let goose = attack.execute();
+        tokio::pin!(goose);
+        let (samples_tx, mut samples) = mpsc::channel(16);
+        let sampler = sampler::spawn(self.bot_pid.clone(), now_us, samples_tx);
+        let mut tick = tokio::time::interval(Duration::from_secs(1));
+        let mut goose_done = false;
+        let outcome = loop {
+            let deadline = self.deadline();
+            let event = tokio::select! {
+                _ = tick.tick() => Event::Tick,
+                Some(r) = results.recv() => Event::Result(r),
+                Some(s) = samples.recv() => Event::Sample(s),
+                how = wait_exit(bot) => Event::BotExited(how),
+                _ = interrupt.recv() => Event::Interrupted,
+                done = &mut goose, if !goose_done => Event::LoadDone(done.map(|_| ()).map_err(|e| e.to_string())),
+                _ = tokio::time::sleep_until(deadline) => Event::Deadline,
+            };
+            goose_done |= matches!(event, Event::LoadDone(_));
+            match self.handle(event, driver, stop, bot).await {
+                Ok(true) => continue,
+                Ok(false) => break Ok(()),
+                Err(e) => break Err(e),
+            }
+        };
+        // Results that arrived while goose wound down.
+        while let Ok(r) = results.try_recv() {
+            self.on_result(&r);
+        }
+        sampler.abort();
+        outcome
+    }
+
+    fn begin_load(&mut self, lead_in: Duration) -> Result<(), Error> {
+        let t0_system = SystemTime::now() + lead_in;
+        let load = &mut self.load;
+        load.t0 = Instant::now() + lead_in;
+        load.t0_us = crate::rundir::unix_us(t0_system);
+        let timeout_us = self.scenario.answer_timeout.as_micros() as u64;
+        load.collector =
+            Collector::new(load.t0_us, timeout_us + 3_000_000, self.scenario.late_tolerance.as_micros() as u64);
+        load.started = true;
+        self.dir.begin_load(t0_system)
+    }
+
+    /// When the loop must act even without an event: the end of the drain, or the give-up point.
+    fn deadline(&self) -> Instant {
+        let timeout = self.scenario.answer_timeout;
+        match self.load.stopping {
+            None => self.load.t0 + self.schedule.duration() + timeout + Duration::from_secs(1),
+            Some((since, _)) => since + timeout + Duration::from_secs(10),
+        }
+    }
+
+    /// Handles one event; `false` ends the loop.
+    async fn handle(
+        &mut self,
+        event: Event,
+        driver: &Driver,
+        stop: &watch::Sender<bool>,
+        bot: &mut Option<Bot>,
+    ) -> Result<bool, Error> {
+        match event {
+            Event::Tick => self.on_tick(driver, stop)?,
+            Event::Result(r) => self.on_result(&r),
+            Event::Sample(s) => self.on_sample(&s),
+            Event::BotExited(how) => self.on_bot_exit(how, bot, stop)?,
+            Event::Interrupted => {
+                if self.load.stopping.is_none() {
+                    self.load.status = Status::Interrupted;
+                    self.event(now_us(), "interrupted", json!({"name": "ctrl-c"}))?;
+                    self.stop(stop);
+                }
+            }
+            Event::LoadDone(result) => {
+                // goose ended by itself: its own Ctrl-C handler may have caught the signal.
+                if self.load.stopping.is_none() && goose::is_killswitch_triggered() {
+                    self.load.status = Status::Interrupted;
+                    self.event(now_us(), "interrupted", json!({"name": "ctrl-c"}))?;
+                }
+                if let Err(e) = result {
+                    self.load.status = Status::Error;
+                    self.event(now_us(), "error", json!({"name": format!("goose: {e}")}))?;
+                }
+                self.stop(stop);
+                return Ok(false);
+            }
+            Event::Deadline => {
+                if self.load.stopping.is_some() {
+                    self.event(
+                        now_us(),
+                        "error",
+                        json!({"name": "goose did not stop in time; results still in flight are lost"}),
+                    )?;
+                    return Ok(false);
+                }
+                self.stop(stop);
+            }
+        }
+        Ok(true)
+    }
+
+    /// Signals the users to stop and goose to end them. In-flight actions still complete and count.
+    fn stop(&mut self, stop: &watch::Sender<bool>) {
+        if self.load.stopping.is_none() {
+            self.load.stopping = Some((Instant::now(), now_us()));
+        }
+        let _ = stop.send(true);
+        goose::trigger_killswitch("tgload: the load is over");
+    }
+
+    fn on_tick(&mut self, driver: &Driver, stop: &watch::Sender<bool>) -> Result<(), Error> {
+        let now = now_us();
+        for interval in self.load.collector.close_until(now) {
+            self.write_interval(&interval)?;
+        }
+        self.phase_events(now)?;
+        let elapsed = Duration::from_micros(now.saturating_sub(self.load.t0_us));
+        let n_users = self.schedule.peak_users();
+        match self.load.stopping {
+            // goose's own Ctrl-C handler may have caught the signal before ours.
+            None if goose::is_killswitch_triggered() => {
+                self.load.status = Status::Interrupted;
+                self.event(now, "interrupted", json!({"name": "ctrl-c"}))?;
+                self.stop(stop);
+            }
+            // Every user is done before the drain deadline: no need to wait for it.
+            None if elapsed >= self.schedule.duration() && driver.finished() >= n_users => self.stop(stop),
+            // goose resets the killswitch when it starts; keep it set until goose is done.
+            Some(_) => goose::trigger_killswitch("tgload: the load is over"),
+            None => {}
+        }
+        let live = self.load.collector.take_live();
+        let totals = self.load.collector.totals();
+        let status = progress::Status {
+            elapsed_s: elapsed.as_secs(),
+            total_s: self.schedule.duration().as_secs(),
+            phase: self.schedule.phase(elapsed),
+            active_users: self.schedule.active_users(elapsed),
+            started_users: driver.started(),
+            live: &live,
+            errors: totals.errors.total(),
+            sent: totals.sent,
+        };
+        self.load.progress.show(&status);
+        Ok(())
+    }
+
+    fn phase_events(&mut self, now: u64) -> Result<(), Error> {
+        let phases: Vec<(Duration, String)> =
+            self.schedule.phases().into_iter().map(|(start, label)| (start, label.to_string())).collect();
+        while let Some((start, label)) = phases.get(self.load.next_phase) {
+            let at = self.load.t0_us + start.as_micros() as u64;
+            if at > now {
+                break;
+            }
+            self.dir.event(at, "phase", json!({"label": label}))?;
+            self.load.next_phase += 1;
+        }
+        Ok(())
+    }
+
+    fn on_result(&mut self, r: &ActionResult) {
+        self.load.collector.record(r);
+        let answered = match r.outcome {
+            Outcome::Answered { answered_us } | Outcome::BotError { answered_us } => answered_us,
+            _ => return,
+        };
+        if let Some(restarted) = self.load.awaiting_recovery.filter(|t| answered >= *t) {
+            self.load.awaiting_recovery = None;
+            self.load.collector.bot_up(answered);
+            let recovery_s = (answered - restarted) as f64 / 1e6;
+            let _ = self.dir.event(answered, "bot_restarted", json!({"recovery_s": recovery_s}));
+        }
+    }
+
+    fn on_sample(&mut self, s: &Sample) {
+        let load = &mut self.load;
+        if s.t_us < load.t0_us || load.stopping.is_some() {
+            return;
+        }
+        let t_s = (s.t_us - load.t0_us) as f64 / 1e6;
+        let point = |u: &sampler::Usage| Point { t_s, rss_mb: u.rss_bytes as f64 / 1e6, cpu_pct: u.cpu_pct };
+        load.harness_points.push(point(&s.harness));
+        if let Some(bot) = &s.bot {
+            let p = point(bot);
+            load.bot_points.push(p);
+            load.samples.insert(t_s as u64, (p.rss_mb, p.cpu_pct));
+        }
+    }
+
+    fn on_bot_exit(&mut self, how: String, bot: &mut Option<Bot>, stop: &watch::Sender<bool>) -> Result<(), Error> {
+        let now = now_us();
+        *bot = None;
+        self.bot_pid.store(0, std::sync::atomic::Ordering::Relaxed);
+        self.load.exits += 1;
+        self.load.collector.bot_down(now);
+        self.event(now, "bot_exited", json!({"name": how}))?;
+        if self.load.stopping.is_some() {
+            return Ok(());
+        }
+        if self.restart && self.load.restarts < MAX_RESTARTS {
+            if let Ok(restarted) = Bot::spawn(&self.launch, &self.bot_pid) {
+                *bot = Some(restarted);
+                self.load.restarts += 1;
+                self.load.awaiting_recovery = Some(now_us());
+                return self.event(now_us(), "bot_started", json!({"name": "restart", "restart": self.load.restarts}));
+            }
+        }
+        self.load.status = Status::BotCrashed;
+        self.stop(stop);
+        Ok(())
+    }
+
+    /// Writes one closed second: its timeseries row, its latency intervals, and any SLO breach it begins.
+    fn write_interval(&mut self, interval: &Interval) -> Result<(), Error> {
+        let middle = Duration::from_millis(interval.index * 1000 + 500);
+        let e2e = &interval.e2e;
+        let percentiles = (!e2e.is_empty()).then(|| [0.50, 0.95, 0.99].map(|q| e2e.value_at_quantile(q) as f64 / 1e3));
+        self.load.samples.retain(|second, _| *second >= interval.index);
+        let bot = self.load.samples.remove(&interval.index);
+        // Once the load has stopped, no user is active whatever the plan said.
+        let stopped = self.load.stopping.is_some_and(|(_, at)| self.load.t0_us + interval.index * 1_000_000 >= at);
+        let row = Row {
+            t_s: interval.index + 1,
+            phase: self.schedule.phase(middle),
+            active_users: if stopped { 0 } else { self.schedule.active_users(middle) },
+            sent: interval.sent,
+            answered: interval.answered,
+            errors: interval.errors,
+            percentiles_ms: percentiles,
+            bot,
+        };
+        self.dir.row(&row)?;
+        self.dir.latency(
+            interval.index,
+            &[("e2e", &interval.e2e), ("service", &interval.service), ("queue", &interval.queue)],
+        )?;
+        let at = self.load.t0_us + (interval.index + 1) * 1_000_000;
+        for breach in self.load.judge.observe_second(&interval.window()) {
+            self.dir.event(at, "slo_breach", json!({"slo": breach.rule, "observed": breach.observed}))?;
+        }
+        Ok(())
+    }
+
+    /// Stops what still runs and completes the directory.
+    async fn finish(mut self, bot: Option<Bot>) -> Result<Finished, Error> {
+        if let Some(bot) = bot {
+            bot.stop(Duration::from_secs(5), &self.bot_pid).await;
+        }
+        let end_us = now_us();
+        let stopped_us = self.load.stopping.map_or(end_us, |(_, at)| at);
+        let load_end_us = self.load.t0_us + self.schedule.duration().as_micros() as u64;
+        if self.load.started {
+            // Seconds after the load appear only if results landed in them.
+            for interval in self.load.collector.close_all(stopped_us.min(load_end_us)) {
+                self.write_interval(&interval)?;
+            }
+        }
+        self.dir.flush_early_events()?;
+        let duration_s = if self.load.started {
+            stopped_us.min(load_end_us).saturating_sub(self.load.t0_us) as f64 / 1e6
+        } else {
+            0.0
+        };
+        let notes = Notes {
+            command: self.command.clone(),
+            users: self.schedule.peak_users(),
+            failures: self.load.failures.clone(),
+            callbacks_lost: self.load.callbacks_lost,
+            overhead_ms: {
+                let h = &self.load.collector.totals().overhead;
+                let ms = |q: f64| h.value_at_quantile(q) as f64 / 1e3;
+                (!h.is_empty()).then(|| (ms(0.5), ms(0.99)))
+            },
+            mock_stats: self.control.stats().await.ok(),
+            charts: Vec::new(),
+        };
+        let totals = self.load.collector.totals();
+        let summary = Summary::build(Inputs {
+            scenario: &self.scenario.name,
+            status: self.load.status,
+            duration_s,
+            totals,
+            slos: self.load.judge.verdicts(&totals.window(duration_s)),
+            bot: &self.load.bot_points,
+            harness: &self.load.harness_points,
+            exits: self.load.exits,
+            restarts: self.load.restarts,
+        });
+        let finished = complete_directory(&self.dir, &summary, notes)?;
+        self.mock.stop().await;
+        Ok(finished)
+    }
+}

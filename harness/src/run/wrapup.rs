@@ -1,0 +1,50 @@
+//! Completing a run directory: `summary.json`, `report.md` and the charts, for a run that ended however it
+//! ended, including one that never got to start its load.
+
+use serde_json::json;
+
+use super::Finished;
+use crate::collector::Collector;
+use crate::driver::now_us;
+use crate::error::Error;
+use crate::rundir::RunDir;
+use crate::summary::{self, Inputs, Notes, Status, Summary};
+
+/// Writes `summary.json` and `report.md`, renders the charts, and links them from the report.
+pub(super) fn complete_directory(dir: &RunDir, summary: &Summary, mut notes: Notes) -> Result<Finished, Error> {
+    let json = serde_json::to_string_pretty(summary).unwrap_or_default();
+    dir.write_file("summary.json", json.as_bytes())?;
+    dir.write_file("report.md", summary::report(summary, &notes).as_bytes())?;
+    match super::render_charts(dir.path()) {
+        Ok(paths) => {
+            notes.charts = paths
+                .iter()
+                .filter(|p| p.extension().is_some_and(|e| e == "svg"))
+                .filter_map(|p| p.strip_prefix(dir.path()).ok().map(|p| p.display().to_string()))
+                .collect();
+        }
+        Err(e) => notes.failures.push(format!("charts: {e}")),
+    }
+    let report = summary::report(summary, &notes);
+    dir.write_file("report.md", report.as_bytes())?;
+    Ok(Finished { dir: dir.path().to_path_buf(), status: summary.status, passed: summary.verdict == "pass", report })
+}
+
+/// Completes the directory of a run that failed before its load could start.
+pub(crate) fn write_failed(mut dir: RunDir, scenario: &str, error: &Error) -> Result<Finished, Error> {
+    dir.event(now_us(), "error", json!({"name": error.to_string()}))?;
+    dir.flush_early_events()?;
+    let collector = Collector::new(0, 0, 0);
+    let summary = Summary::build(Inputs {
+        scenario,
+        status: Status::Error,
+        duration_s: 0.0,
+        totals: collector.totals(),
+        slos: Vec::new(),
+        bot: &[],
+        harness: &[],
+        exits: 0,
+        restarts: 0,
+    });
+    complete_directory(&dir, &summary, Notes { failures: vec![error.to_string()], ..Notes::default() })
+}

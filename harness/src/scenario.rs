@@ -1,0 +1,428 @@
+//! A scenario: who acts, how often, doing what, and which objectives the run must meet. Parsed once from
+//! TOML (`file` holds the raw shape) and validated into the domain types below; every error names the file,
+//! line, column and field. `scenarios/README.md` documents the format; this module is its authority.
+
+mod file;
+
+use std::collections::BTreeMap;
+use std::ops::Range;
+use std::path::Path;
+use std::time::Duration;
+
+use rand::Rng;
+use serde::Serialize;
+use toml::Spanned;
+
+use crate::duration;
+use crate::error::Error;
+use crate::slo::Rule;
+
+/// Upper bound on users, so a typo cannot ask goose to pre-build a million users.
+pub const MAX_USERS: u64 = 100_000;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Scenario {
+    pub name: String,
+    pub description: Option<String>,
+    pub seed: u64,
+    pub steps: Vec<Step>,
+    pub pacing: Pacing,
+    pub mix: Mix,
+    pub chats: Chats,
+    #[serde(serialize_with = "ser::secs")]
+    pub answer_timeout: Duration,
+    #[serde(serialize_with = "ser::secs")]
+    pub late_tolerance: Duration,
+    #[serde(serialize_with = "ser::rules")]
+    pub slos: Vec<Rule>,
+    #[serde(serialize_with = "ser::opt_secs")]
+    pub sustained: Option<Duration>,
+    pub bot: BotSettings,
+}
+
+/// One step of the load: ramp from the previous step's users to `users` over `ramp`, then hold.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Step {
+    pub label: String,
+    pub users: usize,
+    #[serde(serialize_with = "ser::secs")]
+    pub ramp: Duration,
+    #[serde(serialize_with = "ser::secs")]
+    pub hold: Duration,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "mode", rename_all = "snake_case")]
+pub enum Pacing {
+    /// Each user waits for the answer, then thinks for a random time in the range.
+    Closed {
+        #[serde(serialize_with = "ser::range")]
+        think: Range<Duration>,
+    },
+    /// Actions are due on a fixed schedule at this total rate (at peak users), answered or not.
+    Open { rate_per_s: f64 },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Action {
+    Text {
+        text: String,
+    },
+    Command {
+        command: String,
+        args: Option<String>,
+    },
+    /// Send the command, then press a button (`data`, or the first one) on the keyboard it answers with.
+    Menu {
+        command: String,
+        data: Option<String>,
+    },
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Mix {
+    entries: Vec<(u32, Action)>,
+    total: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Chats {
+    /// The share of users who act in a group rather than in their private chat.
+    pub group_share: f64,
+    pub group_size: usize,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct BotSettings {
+    pub args: Vec<String>,
+    pub env: BTreeMap<String, String>,
+}
+
+impl Mix {
+    /// Picks an action with probability proportional to its weight.
+    pub fn pick(&self, rng: &mut impl Rng) -> &Action {
+        let mut ticket = rng.random_range(0..self.total);
+        for (weight, action) in &self.entries {
+            if ticket < *weight {
+                return action;
+            }
+            ticket -= weight;
+        }
+        &self.entries[self.entries.len() - 1].1
+    }
+}
+
+impl Chats {
+    /// The group `user` acts in, or `None` for its private chat. Group users are spread evenly over the
+    /// user indices, and fill groups of `group_size` in index order.
+    pub fn group_of(&self, user: usize) -> Option<usize> {
+        let before = (user as f64 * self.group_share).floor();
+        let through = ((user + 1) as f64 * self.group_share).floor();
+        (through > before).then(|| before as usize / self.group_size)
+    }
+
+    /// How many groups `n_users` users need.
+    pub fn n_groups(&self, n_users: usize) -> usize {
+        ((n_users as f64 * self.group_share).floor() as usize).div_ceil(self.group_size)
+    }
+}
+
+impl Scenario {
+    /// Reads and validates a scenario file.
+    pub fn load(path: &Path) -> Result<Scenario, Error> {
+        let text = std::fs::read_to_string(path).map_err(|source| Error::ReadScenario { path: path.into(), source })?;
+        Scenario::parse(path, &text)
+    }
+
+    /// Validates scenario text; `path` is used for its name and in errors.
+    pub fn parse(path: &Path, text: &str) -> Result<Scenario, Error> {
+        let raw: file::File = toml::from_str(text).map_err(|e| {
+            let span = e.span().unwrap_or(0..0);
+            located(path, text, &span, file::field_at(text, &span), e.message().to_string())
+        })?;
+        let fail = |span: &Range<usize>, field: &str, message: String| located(path, text, span, field.into(), message);
+        let stem = path.file_stem().map_or("scenario".into(), |s| s.to_string_lossy().into_owned());
+        build(raw, stem, &fail)
+    }
+
+    /// The users at the busiest step.
+    pub fn peak_users(&self) -> usize {
+        self.steps.iter().map(|s| s.users).max().unwrap_or(0)
+    }
+
+    /// Scales every step so the busiest has `n_users` (for `--users`).
+    pub fn set_users(&mut self, n_users: usize) {
+        let peak = self.peak_users().max(1) as f64;
+        for step in &mut self.steps {
+            step.users = (step.users as f64 * n_users as f64 / peak).round() as usize;
+        }
+    }
+
+    /// Scales every ramp and hold so the load lasts `total` (for `--duration`).
+    pub fn set_duration(&mut self, total: Duration) {
+        let now: Duration = self.steps.iter().map(|s| s.ramp + s.hold).sum();
+        let factor = total.as_secs_f64() / now.as_secs_f64().max(1e-9);
+        for step in &mut self.steps {
+            step.ramp = step.ramp.mul_f64(factor);
+            step.hold = step.hold.mul_f64(factor);
+        }
+    }
+}
+
+fn located(path: &Path, text: &str, span: &Range<usize>, field: String, message: String) -> Error {
+    let (line, column) = file::line_col(text, span.start);
+    Error::Scenario { path: path.into(), line, column, field, message }
+}
+
+type Fail<'a> = &'a dyn Fn(&Range<usize>, &str, String) -> Error;
+
+fn build(raw: file::File, stem: String, fail: Fail<'_>) -> Result<Scenario, Error> {
+    let span_of = |s: &Option<Spanned<String>>| s.as_ref().map_or(0..0, Spanned::span);
+    let answer_timeout = opt_duration(&raw.answer_timeout, "answer_timeout", "10s", fail)?;
+    if answer_timeout < Duration::from_millis(1) || answer_timeout > Duration::from_secs(600) {
+        return Err(fail(&span_of(&raw.answer_timeout), "answer_timeout", "must lie between 1ms and 10m".into()));
+    }
+    let sustained = match &raw.slo.sustained {
+        None => None,
+        Some(s) => {
+            let span = spanned_duration(s, "slo.sustained", fail)?;
+            if span.as_secs() < 1 || span.subsec_nanos() != 0 {
+                return Err(fail(&s.span(), "slo.sustained", "must be a whole number of seconds, at least 1s".into()));
+            }
+            Some(span)
+        }
+    };
+    let slos = raw
+        .slo
+        .rules
+        .iter()
+        .map(|r| Rule::parse(r.get_ref()).map_err(|m| fail(&r.span(), "slo.rules", m)))
+        .collect::<Result<_, _>>()?;
+    Ok(Scenario {
+        name: raw.name.unwrap_or(stem),
+        description: raw.description,
+        seed: raw.seed.unwrap_or(1),
+        steps: build_steps(&raw.load, fail)?,
+        pacing: build_pacing(&raw.pacing, fail)?,
+        mix: build_mix(&raw.actions, fail)?,
+        chats: build_chats(&raw.chats, fail)?,
+        answer_timeout,
+        late_tolerance: opt_duration(&raw.late_tolerance, "late_tolerance", "100ms", fail)?,
+        slos,
+        sustained,
+        bot: BotSettings { args: raw.bot.args, env: raw.bot.env },
+    })
+}
+
+fn spanned_duration(value: &Spanned<String>, field: &str, fail: Fail<'_>) -> Result<Duration, Error> {
+    duration::parse(value.get_ref()).map_err(|m| fail(&value.span(), field, m))
+}
+
+fn opt_duration(
+    value: &Option<Spanned<String>>,
+    field: &str,
+    default: &str,
+    fail: Fail<'_>,
+) -> Result<Duration, Error> {
+    match value {
+        Some(v) => spanned_duration(v, field, fail),
+        None => Ok(duration::parse(default).expect("default durations parse")),
+    }
+}
+
+fn build_steps(load: &Spanned<file::Load>, fail: Fail<'_>) -> Result<Vec<Step>, Error> {
+    let raw = load.get_ref();
+    let check_users = |users: &Spanned<u64>, field: &str| -> Result<usize, Error> {
+        match *users.get_ref() {
+            n if n > MAX_USERS => Err(fail(&users.span(), field, format!("at most {MAX_USERS} users"))),
+            n => Ok(n as usize),
+        }
+    };
+    if let Some(steps) = &raw.steps {
+        if let Some(extra) = raw.users.as_ref().map(Spanned::span).or(raw.duration.as_ref().map(Spanned::span)) {
+            return Err(fail(&extra, "load", "use either `steps` or `users`/`hatch_rate`/`duration`, not both".into()));
+        }
+        if steps.is_empty() {
+            return Err(fail(&load.span(), "load.steps", "needs at least one step".into()));
+        }
+        let mut out = Vec::new();
+        for (i, step) in steps.iter().enumerate() {
+            let s = step.get_ref();
+            let field = |name: &str| format!("load.steps[{i}].{name}");
+            out.push(Step {
+                label: s.label.as_ref().map_or(format!("step{}", i + 1), |l| l.get_ref().replace(',', " ")),
+                users: check_users(&s.users, &field("users"))?,
+                ramp: s.ramp.as_ref().map_or(Ok(Duration::ZERO), |r| spanned_duration(r, &field("ramp"), fail))?,
+                hold: s.hold.as_ref().map_or(Ok(Duration::ZERO), |h| spanned_duration(h, &field("hold"), fail))?,
+            });
+        }
+        if out.iter().all(|s| s.users == 0) || out.iter().all(|s| s.ramp + s.hold == Duration::ZERO) {
+            return Err(fail(&load.span(), "load.steps", "the steps add up to no users or no time".into()));
+        }
+        return Ok(out);
+    }
+    let users =
+        raw.users.as_ref().ok_or_else(|| fail(&load.span(), "load.users", "missing (or give `steps`)".into()))?;
+    let n_users = check_users(users, "load.users")?;
+    if n_users == 0 {
+        return Err(fail(&users.span(), "load.users", "must be at least 1".into()));
+    }
+    let total = raw.duration.as_ref().ok_or_else(|| fail(&load.span(), "load.duration", "missing".into()))?;
+    let total_span = total.span();
+    let total = spanned_duration(total, "load.duration", fail)?;
+    let ramp = match &raw.hatch_rate {
+        None => Duration::ZERO,
+        Some(rate) if *rate.get_ref() > 0.0 && rate.get_ref().is_finite() => {
+            Duration::from_secs_f64(n_users as f64 / rate.get_ref())
+        }
+        Some(rate) => {
+            return Err(fail(&rate.span(), "load.hatch_rate", "must be a positive number of users per second".into()))
+        }
+    };
+    if total <= ramp {
+        return Err(fail(
+            &total_span,
+            "load.duration",
+            format!("must be longer than the ramp ({} at hatch_rate)", duration::format(ramp)),
+        ));
+    }
+    let hatch = Step { label: "ramp".into(), users: n_users, ramp, hold: Duration::ZERO };
+    let hold = Step { label: "hold".into(), users: n_users, ramp: Duration::ZERO, hold: total - ramp };
+    Ok(if ramp.is_zero() { vec![hold] } else { vec![hatch, hold] })
+}
+
+fn build_pacing(pacing: &Spanned<file::Pacing>, fail: Fail<'_>) -> Result<Pacing, Error> {
+    let raw = pacing.get_ref();
+    match raw.mode.get_ref().as_str() {
+        "closed" => {
+            if let Some(rate) = &raw.rate_per_s {
+                return Err(fail(&rate.span(), "pacing.rate_per_s", "only applies to mode = \"open\"".into()));
+            }
+            let think = match &raw.think {
+                Some(t) => duration::parse_range(t.get_ref()).map_err(|m| fail(&t.span(), "pacing.think", m))?,
+                None => Duration::from_secs(1)..Duration::from_secs(3),
+            };
+            Ok(Pacing::Closed { think })
+        }
+        "open" => {
+            if let Some(think) = &raw.think {
+                return Err(fail(&think.span(), "pacing.think", "only applies to mode = \"closed\"".into()));
+            }
+            let rate = raw.rate_per_s.as_ref().ok_or_else(|| {
+                fail(&pacing.span(), "pacing.rate_per_s", "missing (open pacing needs a rate)".into())
+            })?;
+            match *rate.get_ref() {
+                r if r > 0.0 && r <= 1e6 => Ok(Pacing::Open { rate_per_s: r }),
+                _ => Err(fail(&rate.span(), "pacing.rate_per_s", "must lie between 0 (excluded) and 1000000".into())),
+            }
+        }
+        other => {
+            Err(fail(&raw.mode.span(), "pacing.mode", format!("unknown mode `{other}` (use \"closed\" or \"open\")")))
+        }
+    }
+}
+
+fn build_mix(actions: &Spanned<Vec<Spanned<file::Action>>>, fail: Fail<'_>) -> Result<Mix, Error> {
+    if actions.get_ref().is_empty() {
+        return Err(fail(&actions.span(), "actions", "needs at least one action".into()));
+    }
+    let mut entries = Vec::new();
+    for (i, spanned) in actions.get_ref().iter().enumerate() {
+        let weight = spanned.get_ref().weight.as_ref().map_or(Ok(1), |w| match *w.get_ref() {
+            0 => Err(fail(&w.span(), &format!("actions[{i}].weight"), "must be at least 1".into())),
+            n => Ok(n),
+        })?;
+        entries.push((weight, build_action(i, spanned, fail)?));
+    }
+    let total = entries.iter().map(|(w, _)| *w).sum();
+    Ok(Mix { entries, total })
+}
+
+/// One `[[actions]]` entry (the `i`th): its kind decides which keys it needs and which it refuses.
+fn build_action(i: usize, spanned: &Spanned<file::Action>, fail: Fail<'_>) -> Result<Action, Error> {
+    let a = spanned.get_ref();
+    let field = |name: &str| format!("actions[{i}].{name}");
+    let required = |v: &Option<Spanned<String>>, name: &str| -> Result<String, Error> {
+        v.as_ref().map(|s| s.get_ref().clone()).ok_or_else(|| fail(&spanned.span(), &field(name), "missing".into()))
+    };
+    let refuse = |v: &Option<Spanned<String>>, name: &str| -> Result<(), Error> {
+        let kind = a.kind.get_ref();
+        v.as_ref().map_or(Ok(()), |s| Err(fail(&s.span(), &field(name), format!("does not apply to kind `{kind}`"))))
+    };
+    let command = || -> Result<String, Error> {
+        let c = required(&a.command, "command")?.trim_start_matches('/').to_string();
+        if c.is_empty() || c.contains(char::is_whitespace) {
+            let span = a.command.as_ref().map_or(spanned.span(), Spanned::span);
+            return Err(fail(&span, &field("command"), "must be one word, like \"start\"".into()));
+        }
+        Ok(c)
+    };
+    let text = |v: &Option<Spanned<String>>| v.as_ref().map(|s| s.get_ref().clone());
+    match a.kind.get_ref().as_str() {
+        "text" => {
+            refuse(&a.command, "command")?;
+            refuse(&a.args, "args")?;
+            refuse(&a.data, "data")?;
+            Ok(Action::Text { text: required(&a.text, "text")? })
+        }
+        "command" => {
+            refuse(&a.text, "text")?;
+            refuse(&a.data, "data")?;
+            Ok(Action::Command { command: command()?, args: text(&a.args) })
+        }
+        "menu" => {
+            refuse(&a.text, "text")?;
+            refuse(&a.args, "args")?;
+            Ok(Action::Menu { command: command()?, data: text(&a.data) })
+        }
+        other => {
+            let message = format!("unknown kind `{other}` (use \"text\", \"command\" or \"menu\")");
+            Err(fail(&a.kind.span(), &field("kind"), message))
+        }
+    }
+}
+
+fn build_chats(chats: &file::Chats, fail: Fail<'_>) -> Result<Chats, Error> {
+    let group_share = match &chats.group_share {
+        None => 0.0,
+        Some(s) if (0.0..=1.0).contains(s.get_ref()) => *s.get_ref(),
+        Some(s) => return Err(fail(&s.span(), "chats.group_share", "must lie between 0 and 1".into())),
+    };
+    let group_size = match &chats.group_size {
+        None => 10,
+        Some(s) if (1..=10_000).contains(s.get_ref()) => *s.get_ref() as usize,
+        Some(s) => return Err(fail(&s.span(), "chats.group_size", "must lie between 1 and 10000".into())),
+    };
+    Ok(Chats { group_share, group_size })
+}
+
+/// Serializers for `meta.json`: spans as seconds, rules as their text.
+mod ser {
+    use std::ops::Range;
+    use std::time::Duration;
+
+    use serde::Serializer;
+
+    pub fn secs<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_f64(d.as_secs_f64())
+    }
+
+    pub fn opt_secs<S: Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
+        match d {
+            Some(d) => s.serialize_f64(d.as_secs_f64()),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub fn range<S: Serializer>(r: &Range<Duration>, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq([r.start.as_secs_f64(), r.end.as_secs_f64()])
+    }
+
+    pub fn rules<S: Serializer>(rules: &[crate::slo::Rule], s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(rules.iter().map(|r| r.name.as_str()))
+    }
+}
+
+#[cfg(test)]
+mod tests;

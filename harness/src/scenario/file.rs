@@ -1,0 +1,135 @@
+//! The scenario file exactly as TOML spells it: every table refuses unknown keys, and every value that
+//! is validated later keeps its span so its error can name the line. Nothing here has meaning yet; the
+//! parent module turns these into domain types.
+
+use std::collections::BTreeMap;
+use std::ops::Range;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct File {
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub seed: Option<u64>,
+    pub answer_timeout: Option<Spanned<String>>,
+    pub late_tolerance: Option<Spanned<String>>,
+    pub load: Spanned<Load>,
+    pub pacing: Spanned<Pacing>,
+    #[serde(default)]
+    pub chats: Chats,
+    pub actions: Spanned<Vec<Spanned<Action>>>,
+    #[serde(default)]
+    pub slo: Slo,
+    #[serde(default)]
+    pub bot: Bot,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct Load {
+    pub users: Option<Spanned<u64>>,
+    pub hatch_rate: Option<Spanned<f64>>,
+    pub duration: Option<Spanned<String>>,
+    pub steps: Option<Vec<Spanned<Step>>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct Step {
+    pub label: Option<Spanned<String>>,
+    pub users: Spanned<u64>,
+    pub ramp: Option<Spanned<String>>,
+    pub hold: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct Pacing {
+    pub mode: Spanned<String>,
+    pub think: Option<Spanned<String>>,
+    pub rate_per_s: Option<Spanned<f64>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct Chats {
+    pub group_share: Option<Spanned<f64>>,
+    pub group_size: Option<Spanned<u64>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct Action {
+    pub kind: Spanned<String>,
+    pub weight: Option<Spanned<u32>>,
+    pub text: Option<Spanned<String>>,
+    pub command: Option<Spanned<String>>,
+    pub args: Option<Spanned<String>>,
+    pub data: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct Slo {
+    #[serde(default)]
+    pub rules: Vec<Spanned<String>>,
+    pub sustained: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct Bot {
+    #[serde(default)]
+    pub args: Vec<String>,
+    #[serde(default)]
+    pub env: BTreeMap<String, String>,
+}
+
+/// 1-based line and column of a byte offset.
+pub(super) fn line_col(source: &str, offset: usize) -> (usize, usize) {
+    let before = &source[..offset.min(source.len())];
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, column)
+}
+
+/// The dotted key at `span` as far as the text shows it: the enclosing `[table]` header plus the key on
+/// that line, e.g. `load.users`. toml's own errors carry a span but no key path; this recovers one.
+pub(super) fn field_at(source: &str, span: &Range<usize>) -> String {
+    let start = span.start.min(source.len());
+    let line_start = source[..start].rfind('\n').map_or(0, |i| i + 1);
+    let line = source[line_start..].lines().next().unwrap_or("").trim();
+    let header = |l: &str| l.starts_with('[').then(|| l.trim_matches(['[', ']', ' ']).to_string());
+    if let Some(table) = header(line) {
+        return table;
+    }
+    let key = line.split_once('=').map(|(k, _)| k.trim().trim_matches('"').to_string());
+    let table = source[..line_start].lines().rev().find_map(|l| header(l.trim()));
+    match (table, key) {
+        (Some(t), Some(k)) => format!("{t}.{k}"),
+        (Some(t), None) => t,
+        (None, Some(k)) => k,
+        (None, None) => "(file)".to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn locates_keys() {
+        let src = "name = \"x\"\n[load]\nusers = 10\n\n[[actions]]\nkind = \"text\"\n";
+        let at = |needle: &str| {
+            let i = src.find(needle).unwrap();
+            (line_col(src, i), field_at(src, &(i..i + 1)))
+        };
+        assert_eq!(at("\"x\""), ((1, 8), "name".to_string()));
+        assert_eq!(at("10"), ((3, 9), "load.users".to_string()));
+        assert_eq!(at("kind"), ((6, 1), "actions.kind".to_string()));
+        assert_eq!(at("[load]"), ((2, 1), "load".to_string()));
+    }
+}

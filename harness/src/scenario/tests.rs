@@ -1,0 +1,192 @@
+//! Scenario parsing: good files become the expected domain values, bad ones name line and field.
+
+use std::path::Path;
+use std::time::Duration;
+
+use rand::rngs::SmallRng;
+use rand::SeedableRng;
+
+use super::*;
+
+const GOOD: &str = r#"
+name = "demo"
+seed = 7
+answer_timeout = "2s"
+
+[load]
+users = 10
+hatch_rate = 5
+duration = "10s"
+
+[pacing]
+mode = "closed"
+think = "100ms..300ms"
+
+[chats]
+group_share = 0.2
+group_size = 2
+
+[[actions]]
+kind = "text"
+weight = 3
+text = "hello"
+
+[[actions]]
+kind = "command"
+command = "/ask"
+args = "why?"
+
+[[actions]]
+kind = "menu"
+command = "menu"
+
+[slo]
+rules = ["p95 < 200ms", "error_rate < 0.1%"]
+sustained = "3s"
+"#;
+
+fn parse(text: &str) -> Result<Scenario, Error> {
+    Scenario::parse(Path::new("scenarios/demo.toml"), text)
+}
+
+/// Parses `text` and expects an error at `line` naming `field`, whose message contains `message`.
+fn check_error(text: &str, line: usize, field: &str, message: &str) {
+    match parse(text) {
+        Err(Error::Scenario { line: l, field: f, message: m, path, .. }) => {
+            assert_eq!(path, Path::new("scenarios/demo.toml"));
+            assert_eq!((l, f.as_str()), (line, field), "message: {m}");
+            assert!(m.contains(message), "`{m}` lacks `{message}`");
+        }
+        other => panic!("expected a scenario error, got {other:?}"),
+    }
+}
+
+/// `GOOD` with one line replaced.
+fn good_with(find: &str, replace: &str) -> String {
+    assert!(GOOD.contains(find), "{find}");
+    GOOD.replacen(find, replace, 1)
+}
+
+#[test]
+fn parses_a_full_scenario() {
+    let s = parse(GOOD).unwrap();
+    assert_eq!((s.name.as_str(), s.seed, s.answer_timeout), ("demo", 7, Duration::from_secs(2)));
+    assert_eq!(
+        s.steps,
+        vec![
+            Step { label: "ramp".into(), users: 10, ramp: Duration::from_secs(2), hold: Duration::ZERO },
+            Step { label: "hold".into(), users: 10, ramp: Duration::ZERO, hold: Duration::from_secs(8) },
+        ]
+    );
+    assert_eq!(s.pacing, Pacing::Closed { think: Duration::from_millis(100)..Duration::from_millis(300) });
+    assert_eq!(s.mix.entries[1].1, Action::Command { command: "ask".into(), args: Some("why?".into()) });
+    assert_eq!(s.mix.entries[2].1, Action::Menu { command: "menu".into(), data: None });
+    assert_eq!(s.slos.len(), 2);
+    assert_eq!(s.sustained, Some(Duration::from_secs(3)));
+    assert_eq!(s.late_tolerance, Duration::from_millis(100));
+    assert_eq!(s.chats, Chats { group_share: 0.2, group_size: 2 });
+    // The parsed scenario is what meta.json records.
+    let json = serde_json::to_value(&s).unwrap();
+    assert_eq!(json["pacing"], serde_json::json!({"mode": "closed", "think": [0.1, 0.3]}));
+    assert_eq!(json["slos"], serde_json::json!(["p95 < 200ms", "error_rate < 0.1%"]));
+}
+
+#[test]
+fn name_defaults_to_the_file_stem_and_steps_parse() {
+    let text = GOOD.replace("name = \"demo\"\n", "").replace(
+        "users = 10\nhatch_rate = 5\nduration = \"10s\"",
+        "steps = [{ users = 5, ramp = \"5s\", hold = \"10s\", label = \"warm\" }, { users = 20, ramp = \"1s\" }]",
+    );
+    let s = parse(&text).unwrap();
+    assert_eq!(s.name, "demo");
+    assert_eq!(s.peak_users(), 20);
+    assert_eq!(s.steps[1].label, "step2");
+    assert_eq!(s.steps[0].hold, Duration::from_secs(10));
+}
+
+#[test]
+fn open_pacing() {
+    let s = parse(&good_with("mode = \"closed\"\nthink = \"100ms..300ms\"", "mode = \"open\"\nrate_per_s = 250.5"))
+        .unwrap();
+    assert_eq!(s.pacing, Pacing::Open { rate_per_s: 250.5 });
+}
+
+#[test]
+fn bad_files_name_line_and_field() {
+    check_error(&good_with("users = 10", "users = 10\nspeed = 3"), 8, "load.speed", "unknown field `speed`");
+    check_error(&good_with("seed = 7", "seed = 7\ncolour = \"red\""), 4, "colour", "unknown field `colour`");
+    check_error(&good_with("users = 10", "users = \"ten\""), 7, "load.users", "invalid type");
+    check_error(&good_with("duration = \"10s\"", "duration = \"10 days\""), 9, "load.duration", "unknown unit");
+    check_error(&good_with("duration = \"10s\"", "duration = \"1s\""), 9, "load.duration", "longer than the ramp");
+    check_error(&good_with("mode = \"closed\"", "mode = \"sometimes\""), 12, "pacing.mode", "unknown mode");
+    check_error(&good_with("think = \"100ms..300ms\"", "think = \"3s..1s\""), 13, "pacing.think", "lower bound");
+    check_error(&good_with("think = \"100ms..300ms\"", "rate_per_s = 5.0"), 13, "pacing.rate_per_s", "only applies");
+    check_error(&good_with("kind = \"menu\"", "kind = \"sticker\""), 30, "actions[2].kind", "unknown kind");
+    check_error(&good_with("text = \"hello\"", "command = \"x\""), 22, "actions[0].command", "does not apply");
+    check_error(&good_with("weight = 3", "weight = 0"), 21, "actions[0].weight", "at least 1");
+    check_error(&good_with("\"p95 < 200ms\"", "\"p95 ~ 200ms\""), 34, "slo.rules", "no comparison");
+    check_error(&good_with("sustained = \"3s\"", "sustained = \"1.5s\""), 35, "slo.sustained", "whole number");
+    check_error(&good_with("group_share = 0.2", "group_share = 2.0"), 16, "chats.group_share", "between 0 and 1");
+    check_error(&good_with("users = 10", "users = 1000000"), 7, "load.users", "at most");
+    check_error("[load\nusers = 1", 1, "load", "");
+}
+
+#[test]
+fn missing_sections_are_errors() {
+    let no_actions: String = GOOD.split("[[actions]]").next().unwrap().to_string() + "[slo]\n";
+    match parse(&no_actions) {
+        Err(Error::Scenario { message, .. }) => assert!(message.contains("missing field `actions`"), "{message}"),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn overrides_scale_users_and_time() {
+    let mut s = parse(GOOD).unwrap();
+    s.set_users(100);
+    s.set_duration(Duration::from_secs(20));
+    assert_eq!(s.peak_users(), 100);
+    assert_eq!(s.steps[0].ramp, Duration::from_secs(4));
+    assert_eq!(s.steps[1].hold, Duration::from_secs(16));
+}
+
+#[test]
+fn mix_follows_weights() {
+    let s = parse(GOOD).unwrap();
+    let mut rng = SmallRng::seed_from_u64(1);
+    let mut texts = 0;
+    for _ in 0..10_000 {
+        if matches!(s.mix.pick(&mut rng), Action::Text { .. }) {
+            texts += 1;
+        }
+    }
+    // Weight 3 of 5.
+    assert!((5_700..6_300).contains(&texts), "{texts}");
+}
+
+#[test]
+fn groups_are_spread_and_filled_in_order() {
+    let chats = Chats { group_share: 0.2, group_size: 2 };
+    let groups: Vec<Option<usize>> = (0..20).map(|u| chats.group_of(u)).collect();
+    let members: Vec<usize> = (0..20).filter(|u| groups[*u].is_some()).collect();
+    assert_eq!(members, vec![4, 9, 14, 19]);
+    assert_eq!((groups[4], groups[9], groups[14], groups[19]), (Some(0), Some(0), Some(1), Some(1)));
+    assert_eq!(chats.n_groups(20), 2);
+    assert_eq!(Chats { group_share: 0.0, group_size: 10 }.n_groups(1000), 0);
+}
+
+#[test]
+fn shipped_scenarios_parse() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios");
+    let mut names = Vec::new();
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "toml") {
+            let scenario = Scenario::load(&path).unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(Some(scenario.name.as_str()), path.file_stem().and_then(|s| s.to_str()));
+            names.push(scenario.name);
+        }
+    }
+    names.sort();
+    assert_eq!(names, ["load-10k", "load-1k", "load-5k", "smoke"]);
+}

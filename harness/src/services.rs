@@ -1,0 +1,56 @@
+//! The services a run starts in its own process: mock-telegram on 127.0.0.1 (a free port) and the external
+//! API mock the bot calls (`bot_under_test::external_api`). They are only started and stopped here; the
+//! harness talks to the mock over its HTTP control API like any other client.
+
+use std::sync::Arc;
+
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+use bot_under_test::external_api::{self, ExternalApi};
+
+use crate::error::Error;
+
+/// Messages the mock keeps per chat. Synthetic users only press buttons on the menu the bot just sent them
+/// (their next action after it), and the mock accepts edits of older messages; a short history keeps the
+/// mock's memory at 10,000 chats in bounds (each kept message costs it about 1.5 KB).
+const CHAT_HISTORY: usize = 4;
+
+pub struct Mock {
+    pub url: String,
+    server: Arc<mock_telegram::Server>,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: JoinHandle<Result<(), mock_telegram::Error>>,
+}
+
+impl Mock {
+    /// Binds 127.0.0.1:0 and serves the mock (HTTP/1.1 and h2c) in the background.
+    pub async fn start() -> Result<Mock, Error> {
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
+            .await
+            .map_err(|e| Error::Mock(format!("cannot bind 127.0.0.1:0: {e}")))?;
+        let address = listener.local_addr().map_err(|e| Error::Mock(e.to_string()))?;
+        let config = mock_telegram::Config { history: CHAT_HISTORY, ..mock_telegram::Config::default() };
+        let server = mock_telegram::Server::new(config).map_err(|e| Error::Mock(e.to_string()))?;
+        let (shutdown, stop) = oneshot::channel::<()>();
+        let task = tokio::spawn(mock_telegram::serve(listener, server.clone(), async move {
+            let _ = stop.await;
+        }));
+        Ok(Mock { url: format!("http://{address}"), server, shutdown: Some(shutdown), task })
+    }
+
+    /// Ends long polls, stops accepting and waits (briefly) for the server to finish.
+    pub async fn stop(mut self) {
+        self.server.close();
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(5), &mut self.task).await;
+        self.task.abort();
+    }
+}
+
+/// Starts the external API mock with its default latencies (quotes 5-30 ms, "AI" answers 200-800 ms).
+pub async fn start_external_api() -> ExternalApi {
+    ExternalApi::start(external_api::Config::default()).await
+}

@@ -1,0 +1,347 @@
+//! The run's results: `summary.json` (schema_version 1, the contract with `charts` and `tgload compare`, see
+//! `docs/run-directory.md`) and `report.md`, the same numbers for people. Built from the collector's totals,
+//! the resource samples and the SLO verdicts handed in; pure.
+
+use std::fmt::Write;
+
+use hdrhistogram::Histogram;
+use serde::Serialize;
+
+use crate::collector::{ErrorCounts, Totals};
+use crate::slo::Verdict;
+
+pub const SCHEMA_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Completed,
+    Interrupted,
+    BotCrashed,
+    Error,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Summary {
+    pub schema_version: u32,
+    pub scenario: String,
+    pub status: Status,
+    pub duration_s: f64,
+    pub actions: Actions,
+    pub error_rate: f64,
+    pub errors: ErrorCounts,
+    pub throughput_per_s: f64,
+    pub latency_ms: Percentiles,
+    pub service_ms: Percentiles,
+    pub generator: Generator,
+    pub bot: BotResources,
+    pub slos: Vec<Verdict>,
+    /// `pass` only for a completed run whose every objective held.
+    pub verdict: &'static str,
+}
+
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+pub struct Actions {
+    pub sent: u64,
+    pub answered: u64,
+    pub errors: u64,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct Percentiles {
+    pub p50: f64,
+    pub p95: f64,
+    pub p99: f64,
+    pub p999: f64,
+    pub max: f64,
+    pub mean: f64,
+}
+
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+pub struct Generator {
+    pub late_p99_ms: f64,
+    pub late_max_ms: f64,
+    pub cpu_pct: f64,
+    pub rss_mb: f64,
+}
+
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+pub struct BotResources {
+    pub rss_start_mb: f64,
+    pub rss_peak_mb: f64,
+    pub rss_end_mb: f64,
+    pub rss_drift_mb_per_h: f64,
+    pub cpu_mean_pct: f64,
+    pub cpu_peak_pct: f64,
+    pub exits: u32,
+    pub restarts: u32,
+}
+
+/// One resource sample: seconds since the load started, RSS in MB (10^6 bytes), CPU (100 = one core).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Point {
+    pub t_s: f64,
+    pub rss_mb: f64,
+    pub cpu_pct: f64,
+}
+
+/// Everything a summary is made of.
+pub struct Inputs<'a> {
+    pub scenario: &'a str,
+    pub status: Status,
+    pub duration_s: f64,
+    pub totals: &'a Totals,
+    pub slos: Vec<Verdict>,
+    pub bot: &'a [Point],
+    pub harness: &'a [Point],
+    pub exits: u32,
+    pub restarts: u32,
+}
+
+impl Percentiles {
+    /// Milliseconds from a microsecond histogram; zeros when it is empty.
+    pub fn of(h: &Histogram<u64>) -> Percentiles {
+        if h.is_empty() {
+            return Percentiles::default();
+        }
+        let ms = |us: u64| us as f64 / 1e3;
+        Percentiles {
+            p50: ms(h.value_at_quantile(0.50)),
+            p95: ms(h.value_at_quantile(0.95)),
+            p99: ms(h.value_at_quantile(0.99)),
+            p999: ms(h.value_at_quantile(0.999)),
+            max: ms(h.max()),
+            mean: h.mean() / 1e3,
+        }
+    }
+}
+
+impl Summary {
+    pub fn build(i: Inputs<'_>) -> Summary {
+        let t = i.totals;
+        let errors = t.errors.total();
+        let late = Percentiles::of(&t.late);
+        let passed = i.status == Status::Completed && i.slos.iter().all(|v| v.passed);
+        Summary {
+            schema_version: SCHEMA_VERSION,
+            scenario: i.scenario.to_string(),
+            status: i.status,
+            duration_s: round3(i.duration_s),
+            actions: Actions { sent: t.sent, answered: t.answered, errors },
+            error_rate: if t.sent == 0 { 0.0 } else { errors as f64 / t.sent as f64 },
+            errors: t.errors,
+            throughput_per_s: if i.duration_s > 0.0 { round3(t.answered as f64 / i.duration_s) } else { 0.0 },
+            latency_ms: Percentiles::of(&t.e2e),
+            service_ms: Percentiles::of(&t.service),
+            generator: Generator {
+                late_p99_ms: late.p99,
+                late_max_ms: late.max,
+                cpu_pct: round3(mean(i.harness.iter().map(|p| p.cpu_pct))),
+                rss_mb: round3(i.harness.iter().map(|p| p.rss_mb).fold(0.0, f64::max)),
+            },
+            bot: BotResources {
+                rss_start_mb: i.bot.first().map_or(0.0, |p| p.rss_mb),
+                rss_peak_mb: i.bot.iter().map(|p| p.rss_mb).fold(0.0, f64::max),
+                rss_end_mb: i.bot.last().map_or(0.0, |p| p.rss_mb),
+                rss_drift_mb_per_h: round3(drift_mb_per_h(i.bot)),
+                cpu_mean_pct: round3(mean(i.bot.iter().map(|p| p.cpu_pct))),
+                cpu_peak_pct: i.bot.iter().map(|p| p.cpu_pct).fold(0.0, f64::max),
+                exits: i.exits,
+                restarts: i.restarts,
+            },
+            slos: i.slos,
+            verdict: if passed { "pass" } else { "fail" },
+        }
+    }
+}
+
+fn round3(v: f64) -> f64 {
+    (v * 1000.0).round() / 1000.0
+}
+
+fn mean(values: impl Iterator<Item = f64>) -> f64 {
+    let (sum, n) = values.fold((0.0, 0usize), |(s, n), v| (s + v, n + 1));
+    if n == 0 {
+        0.0
+    } else {
+        sum / n as f64
+    }
+}
+
+/// The least-squares slope of RSS over time, in MB per hour, after dropping the first tenth of the samples
+/// (allocators and caches warm up). Zero with fewer than three samples left.
+pub fn drift_mb_per_h(points: &[Point]) -> f64 {
+    let points = &points[points.len() / 10..];
+    if points.len() < 3 {
+        return 0.0;
+    }
+    let n = points.len() as f64;
+    let mean_t = points.iter().map(|p| p.t_s).sum::<f64>() / n;
+    let mean_y = points.iter().map(|p| p.rss_mb).sum::<f64>() / n;
+    let (mut cov, mut var) = (0.0, 0.0);
+    for p in points {
+        cov += (p.t_s - mean_t) * (p.rss_mb - mean_y);
+        var += (p.t_s - mean_t).powi(2);
+    }
+    if var == 0.0 {
+        0.0
+    } else {
+        cov / var * 3600.0
+    }
+}
+
+/// Extra context for `report.md` that is not part of the summary's schema.
+#[derive(Default)]
+pub struct Notes {
+    pub command: String,
+    pub users: usize,
+    /// The first distinct control API failures.
+    pub failures: Vec<String>,
+    /// Menu button presses replaced by another action: the menu had left the mock's bounded chat history.
+    pub callbacks_lost: usize,
+    /// What the harness adds before the bot sees an action (due → enqueued in the mock), p50 and p99 in ms.
+    pub overhead_ms: Option<(f64, f64)>,
+    /// The mock's own view (`/control/bots/{token}/stats`), if it could be read.
+    pub mock_stats: Option<serde_json::Value>,
+    pub charts: Vec<String>,
+}
+
+fn ms(v: f64) -> String {
+    match v {
+        v if v < 10.0 => format!("{v:.2}"),
+        v if v < 1000.0 => format!("{v:.1}"),
+        v => format!("{v:.0}"),
+    }
+}
+
+/// The human summary.
+pub fn report(s: &Summary, notes: &Notes) -> String {
+    let mut r = String::new();
+    let status = serde_json::to_value(s.status).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default();
+    let _ = writeln!(r, "# tgload run: {}\n", s.scenario);
+    let _ = writeln!(
+        r,
+        "**Verdict: {}** · status {status} · {:.1} s · {} users · `{}`\n",
+        s.verdict.to_uppercase(),
+        s.duration_s,
+        notes.users,
+        notes.command
+    );
+    write_latency(&mut r, s);
+    write_actions(&mut r, s);
+    write_resources(&mut r, s, notes);
+    write_objectives(&mut r, s);
+    write_notes(&mut r, notes);
+    r
+}
+
+fn write_latency(r: &mut String, s: &Summary) {
+    let _ = writeln!(r, "## Latency (ms)\n");
+    let _ = writeln!(r, "| | p50 | p95 | p99 | p99.9 | max | mean |\n|---|---:|---:|---:|---:|---:|---:|");
+    for (name, p) in [("end to end (due → answer)", &s.latency_ms), ("service (sent → answer)", &s.service_ms)] {
+        let row = [p.p50, p.p95, p.p99, p.p999, p.max, p.mean].map(ms).join(" | ");
+        let _ = writeln!(r, "| {name} | {row} |");
+    }
+}
+
+fn write_actions(r: &mut String, s: &Summary) {
+    let (a, e) = (&s.actions, &s.errors);
+    let _ = writeln!(r, "\n## Actions\n");
+    let _ = writeln!(r, "| sent | answered | errors | error rate | answered/s |\n|---:|---:|---:|---:|---:|");
+    let rate = s.error_rate * 100.0;
+    let _ = writeln!(r, "| {} | {} | {} | {rate:.3}% | {:.1} |", a.sent, a.answered, a.errors, s.throughput_per_s);
+    let _ =
+        writeln!(r, "\n| timeout | bot API error | bot crashed | sent late | transport |\n|---:|---:|---:|---:|---:|");
+    let _ =
+        writeln!(r, "| {} | {} | {} | {} | {} |", e.timeout, e.bot_api_error, e.bot_crashed, e.sent_late, e.transport);
+}
+
+fn write_resources(r: &mut String, s: &Summary, notes: &Notes) {
+    let (g, b) = (&s.generator, &s.bot);
+    let overhead = notes.overhead_ms.map_or("-".to_string(), |(p50, p99)| format!("{} / {} ms", ms(p50), ms(p99)));
+    let _ = writeln!(r, "\n## Generator health\n");
+    let header = "| send lateness p99 | max | harness overhead p50 / p99 | CPU (harness + mock) | RSS peak |";
+    let _ = writeln!(r, "{header}\n|---:|---:|---:|---:|---:|");
+    let (late_p99, late_max) = (ms(g.late_p99_ms), ms(g.late_max_ms));
+    let _ = writeln!(r, "| {late_p99} ms | {late_max} ms | {overhead} | {:.1}% | {:.1} MB |", g.cpu_pct, g.rss_mb);
+    let _ = writeln!(r, "\n## Bot resources (with child processes)\n");
+    let header = "| RSS start | peak | end | drift | CPU mean | CPU peak | exits | restarts |";
+    let _ = writeln!(r, "{header}\n|---:|---:|---:|---:|---:|---:|---:|---:|");
+    let _ = writeln!(
+        r,
+        "| {:.1} MB | {:.1} MB | {:.1} MB | {:.1} MB/h | {:.1}% | {:.1}% | {} | {} |",
+        b.rss_start_mb,
+        b.rss_peak_mb,
+        b.rss_end_mb,
+        b.rss_drift_mb_per_h,
+        b.cpu_mean_pct,
+        b.cpu_peak_pct,
+        b.exits,
+        b.restarts
+    );
+}
+
+fn write_objectives(r: &mut String, s: &Summary) {
+    if s.slos.is_empty() {
+        return;
+    }
+    let _ = writeln!(r, "\n## Objectives\n\n| objective | observed | |\n|---|---:|---|");
+    for v in &s.slos {
+        let observed = match (v.observed, v.metric.as_str()) {
+            (None, _) => "none".to_string(),
+            (Some(o), "error_rate") => format!("{:.3}%", o * 100.0),
+            (Some(o), "throughput") => format!("{o:.1}/s"),
+            (Some(o), _) => format!("{} ms", ms(o)),
+        };
+        let _ = writeln!(r, "| `{}` | {observed} | {} |", v.name, if v.passed { "pass" } else { "**FAIL**" });
+    }
+}
+
+fn write_notes(r: &mut String, notes: &Notes) {
+    if notes.callbacks_lost > 0 {
+        let _ = writeln!(
+            r,
+            "\n{} menu button presses found their message gone from the mock's chat history (busy groups) and \
+             were replaced by another action; they are not counted as errors.",
+            notes.callbacks_lost
+        );
+    }
+    if !notes.failures.is_empty() {
+        let _ = writeln!(r, "\n## Control API failures (first {})\n", notes.failures.len());
+        for f in &notes.failures {
+            let _ = writeln!(r, "- {f}");
+        }
+    }
+    if let Some(stats) = &notes.mock_stats {
+        let n = |path: &[&str]| path.iter().try_fold(stats, |v, k| v.get(k)).and_then(|v| v.as_u64()).unwrap_or(0);
+        let _ = writeln!(
+            r,
+            "\n## The mock's view\n\nactions sent {}, answered {}, timed out {}; unprompted bot calls {}; bot calls {}.",
+            n(&["actions", "sent"]),
+            n(&["actions", "answered"]),
+            n(&["actions", "timed_out"]),
+            n(&["unprompted"]),
+            n(&["bot_calls"])
+        );
+        let us = |timing: &str, q: &str| n(&["timings", timing, q]) as f64 / 1e3;
+        let _ = writeln!(
+            r,
+            "Its own timings (ms): end to end p50 {} p99 {}; queue wait p50 {} p99 {}; bot handling p50 {} p99 {}.",
+            ms(us("end_to_end_us", "p50")),
+            ms(us("end_to_end_us", "p99")),
+            ms(us("queue_wait_us", "p50")),
+            ms(us("queue_wait_us", "p99")),
+            ms(us("handling_us", "p50")),
+            ms(us("handling_us", "p99"))
+        );
+    }
+    if !notes.charts.is_empty() {
+        let _ = writeln!(r, "\n## Charts\n");
+        for c in &notes.charts {
+            let _ = writeln!(r, "- [{c}]({c})");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,186 @@
+//! The summary's numbers and shape, the drift fit, and a snapshot of the report.
+
+use expect_test::expect;
+
+use super::*;
+use crate::collector::{ActionResult, Collector, Outcome};
+use crate::slo::Rule;
+
+const T0: u64 = 1_700_000_000_000_000;
+
+/// A collector holding `n` answers of 10..=n*10 ms and one timeout.
+fn totals(n: u64) -> Collector {
+    let mut c = Collector::new(T0, 0, 100_000);
+    for i in 1..=n {
+        let answered_us = T0 + i * 10_000;
+        c.record(&ActionResult {
+            due_us: T0,
+            ready_us: T0,
+            sent_us: Some(T0 + 1_000),
+            done_us: answered_us,
+            outcome: Outcome::Answered { answered_us },
+            queue_us: Some(100),
+            enqueued_us: None,
+        });
+    }
+    c.record(&ActionResult {
+        due_us: T0,
+        ready_us: T0,
+        sent_us: Some(T0),
+        done_us: T0 + 5_000_000,
+        outcome: Outcome::Timeout,
+        queue_us: None,
+        enqueued_us: None,
+    });
+    c
+}
+
+fn points(rss: &[f64]) -> Vec<Point> {
+    rss.iter().enumerate().map(|(i, r)| Point { t_s: i as f64, rss_mb: *r, cpu_pct: 10.0 * i as f64 }).collect()
+}
+
+fn summary(status: Status, rules: &[&str]) -> Summary {
+    let c = totals(100);
+    let judge = crate::slo::Judge::new(rules.iter().map(|r| Rule::parse(r).unwrap()).collect(), None);
+    let bot = points(&[50.0, 52.0, 51.0, 53.0]);
+    let harness = points(&[20.0, 30.0, 25.0, 22.0]);
+    Summary::build(Inputs {
+        scenario: "smoke",
+        status,
+        duration_s: 10.0,
+        totals: c.totals(),
+        slos: judge.verdicts(&c.totals().window(10.0)),
+        bot: &bot,
+        harness: &harness,
+        exits: 0,
+        restarts: 0,
+    })
+}
+
+#[test]
+fn numbers_come_from_the_totals() {
+    let s = summary(Status::Completed, &["p95 < 2s", "error_rate < 5%"]);
+    assert_eq!((s.actions.sent, s.actions.answered, s.actions.errors), (101, 100, 1));
+    assert!((s.error_rate - 1.0 / 101.0).abs() < 1e-12);
+    assert_eq!(s.errors.timeout, 1);
+    assert!((s.throughput_per_s - 10.0).abs() < 1e-9);
+    assert!((s.latency_ms.p50 - 500.0).abs() < 0.5, "{}", s.latency_ms.p50);
+    assert!((s.latency_ms.max - 1000.0).abs() < 1.0);
+    assert!((s.service_ms.p50 - 499.0).abs() < 0.5, "service starts 1 ms after due");
+    assert_eq!((s.bot.rss_start_mb, s.bot.rss_peak_mb, s.bot.rss_end_mb), (50.0, 53.0, 53.0));
+    assert_eq!((s.generator.rss_mb, s.bot.cpu_peak_pct), (30.0, 30.0));
+    assert_eq!(s.verdict, "pass");
+    assert_eq!(summary(Status::Completed, &["p95 < 100ms"]).verdict, "fail");
+    assert_eq!(summary(Status::Interrupted, &[]).verdict, "fail", "an interrupted run cannot pass");
+}
+
+#[test]
+fn json_has_the_documented_shape() {
+    let json = serde_json::to_value(summary(Status::BotCrashed, &["p99 < 1s"])).unwrap();
+    let keys = |v: &serde_json::Value| v.as_object().unwrap().keys().cloned().collect::<Vec<_>>().join(",");
+    assert_eq!(
+        keys(&json),
+        "actions,bot,duration_s,error_rate,errors,generator,latency_ms,scenario,schema_version,service_ms,slos,status,throughput_per_s,verdict"
+    );
+    assert_eq!(json["schema_version"], 1);
+    assert_eq!(json["status"], "bot_crashed");
+    assert_eq!(keys(&json["errors"]), "bot_api_error,bot_crashed,sent_late,timeout,transport");
+    assert_eq!(keys(&json["latency_ms"]), "max,mean,p50,p95,p99,p999");
+    assert_eq!(keys(&json["generator"]), "cpu_pct,late_max_ms,late_p99_ms,rss_mb");
+    assert_eq!(
+        keys(&json["bot"]),
+        "cpu_mean_pct,cpu_peak_pct,exits,restarts,rss_drift_mb_per_h,rss_end_mb,rss_peak_mb,rss_start_mb"
+    );
+    assert_eq!(keys(&json["slos"][0]), "metric,name,observed,passed,threshold");
+    assert_eq!(json["slos"][0]["metric"], "p99");
+}
+
+fn check_drift(rss: &[f64], expected_mb_per_h: f64) {
+    let drift = drift_mb_per_h(&points(rss));
+    assert!((drift - expected_mb_per_h).abs() < 1e-6, "{drift} != {expected_mb_per_h}");
+}
+
+#[test]
+fn drift_is_the_slope_after_warm_up() {
+    // 1 MB per second = 3600 MB per hour.
+    check_drift(&[10.0, 11.0, 12.0, 13.0], 3600.0);
+    check_drift(&[10.0, 10.0, 10.0], 0.0);
+    check_drift(&[10.0, 20.0], 0.0);
+    // The first tenth (here the first point, a warm-up jump) is left out.
+    let mut rss = vec![5.0];
+    rss.extend((0..9).map(|i| 100.0 + f64::from(i) * 0.5));
+    check_drift(&rss, 1800.0);
+}
+
+#[test]
+fn report_snapshot() {
+    let s = summary(Status::Completed, &["p95 < 200ms", "error_rate < 5%"]);
+    let notes = Notes {
+        command: "tgload run scenarios/smoke.toml".into(),
+        users: 10,
+        failures: vec!["404 Not Found: chat not found".into()],
+        callbacks_lost: 3,
+        overhead_ms: Some((0.42, 1.5)),
+        mock_stats: Some(
+            serde_json::json!({"actions": {"sent": 101, "answered": 100, "timed_out": 1}, "unprompted": 0, "bot_calls": 104,
+            "timings": {"end_to_end_us": {"p50": 500_200, "p99": 990_200}, "queue_wait_us": {"p50": 90, "p99": 400}, "handling_us": {"p50": 3000, "p99": 9000}}}),
+        ),
+        charts: vec!["charts/latency.svg".into()],
+    };
+    expect![[r#"
+        # tgload run: smoke
+
+        **Verdict: FAIL** · status completed · 10.0 s · 10 users · `tgload run scenarios/smoke.toml`
+
+        ## Latency (ms)
+
+        | | p50 | p95 | p99 | p99.9 | max | mean |
+        |---|---:|---:|---:|---:|---:|---:|
+        | end to end (due → answer) | 500.2 | 950.3 | 990.2 | 1000 | 1000 | 505.0 |
+        | service (sent → answer) | 499.2 | 949.2 | 989.2 | 999.4 | 999.4 | 504.0 |
+
+        ## Actions
+
+        | sent | answered | errors | error rate | answered/s |
+        |---:|---:|---:|---:|---:|
+        | 101 | 100 | 1 | 0.990% | 10.0 |
+
+        | timeout | bot API error | bot crashed | sent late | transport |
+        |---:|---:|---:|---:|---:|
+        | 1 | 0 | 0 | 0 | 0 |
+
+        ## Generator health
+
+        | send lateness p99 | max | harness overhead p50 / p99 | CPU (harness + mock) | RSS peak |
+        |---:|---:|---:|---:|---:|
+        | 1.00 ms | 1.00 ms | 0.42 / 1.50 ms | 15.0% | 30.0 MB |
+
+        ## Bot resources (with child processes)
+
+        | RSS start | peak | end | drift | CPU mean | CPU peak | exits | restarts |
+        |---:|---:|---:|---:|---:|---:|---:|---:|
+        | 50.0 MB | 53.0 MB | 53.0 MB | 2880.0 MB/h | 15.0% | 30.0% | 0 | 0 |
+
+        ## Objectives
+
+        | objective | observed | |
+        |---|---:|---|
+        | `p95 < 200ms` | 950.3 ms | **FAIL** |
+        | `error_rate < 5%` | 0.990% | pass |
+
+        3 menu button presses found their message gone from the mock's chat history (busy groups) and were replaced by another action; they are not counted as errors.
+
+        ## Control API failures (first 1)
+
+        - 404 Not Found: chat not found
+
+        ## The mock's view
+
+        actions sent 101, answered 100, timed out 1; unprompted bot calls 0; bot calls 104.
+        Its own timings (ms): end to end p50 500.2 p99 990.2; queue wait p50 0.09 p99 0.40; bot handling p50 3.00 p99 9.00.
+
+        ## Charts
+
+        - [charts/latency.svg](charts/latency.svg)
+    "#]].assert_eq(&report(&s, &notes));
+}

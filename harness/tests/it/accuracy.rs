@@ -1,0 +1,43 @@
+//! The harness is a measuring instrument: these runs put known faults into the bot and check that the
+//! numbers show exactly those, and nothing else.
+
+use super::*;
+
+/// Open pacing at 50 actions/s for 6 s, plain text (the bot echoes), with `env` switching a bot fault on.
+fn open_text(users: usize, env: &str) -> String {
+    format!(
+        "answer_timeout = \"1s\"\nlate_tolerance = \"50ms\"\n[load]\nusers = {users}\nduration = \"6s\"\n\
+         [pacing]\nmode = \"open\"\nrate_per_s = 50\n[[actions]]\nkind = \"text\"\ntext = \"hi\"\n[bot]\nenv = {{ {env} }}\n"
+    )
+}
+
+#[test]
+fn a_fixed_bot_delay_shows_in_the_percentiles() {
+    let Some(_guard) = e2e() else { return };
+    let out = out_dir("delay");
+    let output = tgload(&scenario(&out, &open_text(10, "TGLOAD_DELAY_MS = \"50\"")), &out, &[]);
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output));
+    let s = summary(&out);
+    assert_eq!(s["actions"]["sent"].as_u64(), Some(300), "open pacing sends exactly rate × duration: {s}");
+    let (p50, p99) = (s["latency_ms"]["p50"].as_f64().unwrap(), s["latency_ms"]["p99"].as_f64().unwrap());
+    // The delay is a floor; what the bot, the mock and the generator add on top stays small on loopback.
+    assert!((50.0..65.0).contains(&p50), "p50 {p50}: {s}");
+    assert!((50.0..100.0).contains(&p99), "p99 {p99}: {s}");
+    assert_eq!(s["errors"]["sent_late"].as_u64(), Some(0), "{s}");
+}
+
+#[test]
+fn dropped_updates_are_counted_as_timeouts_one_for_one() {
+    let Some(_guard) = e2e() else { return };
+    let out = out_dir("fail-every");
+    // 300 users with one action each. The mock completes the oldest unanswered action of a chat, so once an
+    // update is dropped, later answers in that chat would be credited to the dropped action; one action per
+    // chat keeps this test about the harness's counting, not the mock's correlation.
+    let output = tgload(&scenario(&out, &open_text(300, "TGLOAD_FAIL_EVERY = \"10\"")), &out, &[]);
+    assert_eq!(output.status.code(), Some(0), "no objectives, so the run passes: {}", text(&output));
+    let s = summary(&out);
+    assert_eq!(s["actions"]["sent"].as_u64(), Some(300), "{s}");
+    assert_eq!(s["errors"]["timeout"].as_u64(), Some(30), "every 10th of 300 updates was dropped: {s}");
+    assert_eq!(s["actions"]["errors"].as_u64(), Some(30), "and nothing else failed: {s}");
+    assert_eq!(s["actions"]["answered"].as_u64(), Some(270), "{s}");
+}

@@ -1,0 +1,82 @@
+//! End-to-end tests of `tgload run`: the real binary, the in-process mock and the bundled bot, on loopback.
+//! They take seconds each, so they run only with `TGLOAD_E2E=1` (CI sets it); without it they pass at once.
+//! Runs are serialized: latency assertions must not compete with each other for two cores.
+
+mod accuracy;
+mod run;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::{Mutex, MutexGuard};
+
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
+/// `None` (skip) unless `TGLOAD_E2E=1`; otherwise the guard that keeps runs apart, with the bot built.
+pub fn e2e() -> Option<MutexGuard<'static, ()>> {
+    if std::env::var("TGLOAD_E2E").as_deref() != Ok("1") {
+        eprintln!("skipped: set TGLOAD_E2E=1 to run the end-to-end tests");
+        return None;
+    }
+    let guard = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
+    build_bot();
+    Some(guard)
+}
+
+/// tgload finds the bundled bot next to itself; cargo builds only this package's binaries for its tests.
+fn build_bot() {
+    let tgload = Path::new(env!("CARGO_BIN_EXE_tgload"));
+    if tgload.with_file_name("bot-under-test").is_file() {
+        return;
+    }
+    let profile = tgload.parent().and_then(|p| p.file_name()).and_then(|p| p.to_str()).unwrap_or("debug");
+    let mut cargo = Command::new(env!("CARGO"));
+    cargo.args(["build", "-p", "bot-under-test", "--bin", "bot-under-test"]);
+    if profile != "debug" {
+        cargo.args(["--profile", if profile == "release" { "release" } else { profile }]);
+    }
+    let status = cargo.status().expect("cargo runs");
+    assert!(status.success(), "building bot-under-test failed");
+}
+
+/// A fresh, empty directory for one run.
+pub fn out_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("tgload-it-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+/// Runs `tgload run <scenario> --out <dir> <extra...>`.
+pub fn tgload(scenario: &Path, out: &Path, extra: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_tgload"))
+        .arg("run")
+        .arg(scenario)
+        .arg("--out")
+        .arg(out)
+        .args(extra)
+        .output()
+        .expect("tgload runs")
+}
+
+/// A shipped scenario.
+pub fn shipped(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios").join(format!("{name}.toml"))
+}
+
+/// Writes a scenario for one test: `body` after a common header of 1 s answer timeout.
+pub fn scenario(out: &Path, body: &str) -> PathBuf {
+    let path = out.with_extension("toml");
+    std::fs::write(&path, body).unwrap();
+    path
+}
+
+pub fn summary(dir: &Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(dir.join("summary.json")).unwrap()).unwrap()
+}
+
+pub fn text(output: &Output) -> String {
+    format!(
+        "stdout:\n{}\nstderr:\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}

@@ -1,0 +1,84 @@
+//! The whole path on the `smoke` scenario, and the ways a run ends: completed, bot crashed, bad scenario.
+
+use super::*;
+
+#[test]
+fn smoke_with_the_bundled_bot_writes_a_complete_run_directory() {
+    let Some(_guard) = e2e() else { return };
+    let out = out_dir("smoke");
+    let output = tgload(&shipped("smoke"), &out, &[]);
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output));
+    let s = summary(&out);
+    assert_eq!(
+        (s["schema_version"].as_u64(), s["status"].as_str(), s["verdict"].as_str()),
+        (Some(1), Some("completed"), Some("pass"))
+    );
+    let (sent, answered) = (s["actions"]["sent"].as_u64().unwrap(), s["actions"]["answered"].as_u64().unwrap());
+    assert!(sent > 50, "{s}");
+    assert_eq!(answered, sent, "the bundled bot answers everything: {s}");
+    assert!(s["latency_ms"]["p50"].as_f64().unwrap() > 0.0);
+    assert!(s["bot"]["rss_peak_mb"].as_f64().unwrap() > 1.0, "the bot was sampled: {s}");
+
+    // The files charts reads, read by charts' own parsers.
+    let series =
+        charts::series::Timeseries::from_csv(&std::fs::read_to_string(out.join("timeseries.csv")).unwrap()).unwrap();
+    assert!(series.rows.len() >= 6, "{series:?}");
+    assert_eq!(series.rows.iter().map(|r| r.sent).sum::<u64>(), sent);
+    assert_eq!(series.rows.iter().map(|r| r.answered).sum::<u64>(), answered);
+    assert_eq!(series.rows[2].active_users, 10);
+    let latency =
+        charts::hlog::Latency::from_hlog(&std::fs::read_to_string(out.join("latency.hlog")).unwrap()).unwrap();
+    assert_eq!(latency.e2e.unwrap().len(), answered, "every answer is in the latency log once");
+    let events = std::fs::read_to_string(out.join("events.jsonl")).unwrap();
+    assert!(events.contains("\"kind\":\"bot_started\"") && events.contains("\"label\":\"hold\""), "{events}");
+    let meta: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("meta.json")).unwrap()).unwrap();
+    assert_eq!(meta["scenario"]["name"], "smoke");
+    assert_eq!(meta["scenario_sha256"].as_str().map(str::len), Some(64));
+    for file in ["report.md", "bot.stderr.log", "charts/latency.svg", "charts/distribution.png"] {
+        assert!(out.join(file).is_file(), "{file} missing");
+    }
+    assert!(String::from_utf8_lossy(&output.stdout).contains("**Verdict: PASS**"));
+}
+
+#[test]
+fn a_command_bot_runs_through_the_shell() {
+    let Some(_guard) = e2e() else { return };
+    let out = out_dir("bot-cmd");
+    let bot = Path::new(env!("CARGO_BIN_EXE_tgload")).with_file_name("bot-under-test");
+    let command = format!("exec {}", bot.display());
+    let output = tgload(&shipped("smoke"), &out, &["--bot-cmd", &command, "--users", "3", "--duration", "3s"]);
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output));
+    let s = summary(&out);
+    assert_eq!(s["actions"]["answered"], s["actions"]["sent"], "{s}");
+}
+
+#[test]
+fn a_crashing_bot_ends_the_run_and_counts_its_unanswered_actions() {
+    let Some(_guard) = e2e() else { return };
+    let out = out_dir("crash");
+    let body = std::fs::read_to_string(shipped("smoke"))
+        .unwrap()
+        .replace("[slo]", "[bot]\nenv = { TGLOAD_EXIT_AFTER = \"40\" }\n\n[slo]");
+    let output = tgload(&scenario(&out, &body), &out, &[]);
+    assert_eq!(output.status.code(), Some(99), "{}", text(&output));
+    let s = summary(&out);
+    assert_eq!((s["status"].as_str(), s["bot"]["exits"].as_u64()), (Some("bot_crashed"), Some(1)), "{s}");
+    let (sent, answered) = (s["actions"]["sent"].as_u64().unwrap(), s["actions"]["answered"].as_u64().unwrap());
+    assert_eq!(answered, 40, "the bot answered exactly 40 updates: {s}");
+    assert_eq!(s["errors"]["bot_crashed"].as_u64(), Some(sent - answered), "{s}");
+    let events = std::fs::read_to_string(out.join("events.jsonl")).unwrap();
+    assert!(events.contains("\"kind\":\"bot_exited\",\"name\":\"exit code 3\""), "{events}");
+}
+
+#[test]
+fn a_bad_scenario_is_bad_usage_and_still_leaves_a_directory() {
+    let Some(_guard) = e2e() else { return };
+    let out = out_dir("bad");
+    let body = "[load]\nusers = 10\nduration = \"5s\"\nspeed = 3\n[pacing]\nmode = \"closed\"\n[[actions]]\nkind = \"text\"\ntext = \"x\"\n";
+    let output = tgload(&scenario(&out, body), &out, &[]);
+    assert_eq!(output.status.code(), Some(2), "{}", text(&output));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains(":4:1: load.speed: unknown field `speed`"), "{stderr}");
+    assert_eq!(summary(&out)["status"], "error");
+}
