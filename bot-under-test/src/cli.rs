@@ -11,7 +11,7 @@ use std::time::Duration;
 use clap::Parser;
 use url::Url;
 
-use crate::{quotes, Config, Database, Error, FaultConfig, Updates};
+use crate::{quotes, Config, Database, Error, FaultConfig, Stall, Updates};
 
 const FAULTS: &str = "Faults (all off by default; they exist so tests can check the harness against known truth)";
 
@@ -71,6 +71,12 @@ pub struct Args {
     /// Answer N updates, then stop and exit with code 3; later updates get no answer.
     #[arg(long, env = "TGLOAD_EXIT_AFTER", value_name = "N", help_heading = FAULTS)]
     pub exit_after: Option<NonZeroU64>,
+    /// Stall every N ms since start: answers due in the stall window wait until it ends (see --stall-ms).
+    #[arg(long, env = "TGLOAD_STALL_EVERY_MS", value_name = "N", requires = "stall_ms", help_heading = FAULTS)]
+    pub stall_every_ms: Option<NonZeroU64>,
+    /// How long each stall lasts, in ms.
+    #[arg(long, env = "TGLOAD_STALL_MS", value_name = "N", requires = "stall_every_ms", help_heading = FAULTS)]
+    pub stall_ms: Option<u64>,
 }
 
 impl Args {
@@ -101,6 +107,10 @@ impl Args {
             block: Duration::from_millis(self.block_ms),
             fail_every: self.fail_every,
             exit_after: self.exit_after,
+            stall: self.stall_every_ms.zip(self.stall_ms).map(|(every, length)| Stall {
+                every: Duration::from_millis(every.get()),
+                length: Duration::from_millis(length),
+            }),
         };
         let api_url = bot_api_url(parse_url("TELOXIDE_API_URL", &api_url)?);
         Ok(Config { token, api_url, updates, database, external_api, faults })
@@ -195,6 +205,10 @@ mod tests {
             "3",
             "--exit-after",
             "10",
+            "--stall-every-ms",
+            "5000",
+            "--stall-ms",
+            "1000",
         ];
         let config = check(&args).await.unwrap();
         assert!(matches!(config.database, Database::Postgres { .. }));
@@ -204,6 +218,7 @@ mod tests {
             block: Duration::from_millis(6),
             fail_every: NonZeroU64::new(3),
             exit_after: NonZeroU64::new(10),
+            stall: Some(Stall { every: Duration::from_secs(5), length: Duration::from_secs(1) }),
         };
         assert_eq!(config.faults, expected);
     }

@@ -25,6 +25,27 @@ pub struct FaultConfig {
     /// After the Nth update has been answered, the bot stops and the process exits with code 3;
     /// updates after the Nth are dropped without an answer.
     pub exit_after: Option<NonZeroU64>,
+    /// A periodic stall, like a long GC pause: see [`Stall`].
+    pub stall: Option<Stall>,
+}
+
+/// Every `every` since the bot started, answers stall for `length`: an answer due during
+/// `[k * every, k * every + length)` (k ≥ 1) waits until that window ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stall {
+    pub every: Duration,
+    pub length: Duration,
+}
+
+impl Stall {
+    /// How long an answer due `elapsed` after the start waits.
+    pub fn wait(&self, elapsed: Duration) -> Duration {
+        if self.every.is_zero() || elapsed < self.every {
+            return Duration::ZERO;
+        }
+        let into_period = Duration::from_nanos((elapsed.as_nanos() % self.every.as_nanos()) as u64);
+        self.length.saturating_sub(into_period)
+    }
 }
 
 /// What to do with one update.
@@ -51,11 +72,12 @@ pub(crate) struct Faults {
     /// The leaked memory. Never read; it exists to be resident.
     leaked: Mutex<Vec<Box<[u8]>>>,
     exit: Notify,
+    started: Option<tokio::time::Instant>,
 }
 
 impl Faults {
     pub(crate) fn new(config: FaultConfig) -> Self {
-        Self { config, ..Self::default() }
+        Self { config, started: Some(tokio::time::Instant::now()), ..Self::default() }
     }
 
     /// Counts one update, leaks for it, and decides whether it is handled.
@@ -78,6 +100,9 @@ impl Faults {
         }
         if !self.config.delay.is_zero() {
             tokio::time::sleep(self.config.delay).await;
+        }
+        if let (Some(stall), Some(started)) = (self.config.stall, self.started) {
+            tokio::time::sleep(stall.wait(started.elapsed())).await;
         }
     }
 
@@ -139,6 +164,20 @@ mod tests {
         assert_eq!(handled, expect_handled);
         assert_eq!(faults.updates(), n_updates);
         assert_eq!(faults.dropped(), n_updates - expect_handled.len() as u64);
+    }
+
+    #[test]
+    fn stalls_hold_answers_until_the_window_ends() {
+        let stall = Stall { every: Duration::from_secs(5), length: Duration::from_secs(1) };
+        let check = |at_ms: u64, wait_ms: u64| {
+            assert_eq!(stall.wait(Duration::from_millis(at_ms)), Duration::from_millis(wait_ms), "at {at_ms} ms");
+        };
+        check(0, 0);
+        check(4_999, 0);
+        check(5_000, 1_000);
+        check(5_400, 600);
+        check(6_000, 0);
+        check(10_999, 1);
     }
 
     #[test]

@@ -22,7 +22,7 @@ use url::Url;
 
 pub use crate::cache::CacheStats;
 pub use crate::db::Database;
-pub use crate::faults::FaultConfig;
+pub use crate::faults::{FaultConfig, Stall};
 
 /// Everything the bot needs, validated. Built by [`cli::Args::into_config`] or directly by tests.
 #[derive(Debug)]

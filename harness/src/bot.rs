@@ -147,6 +147,16 @@ impl Bot {
     }
 }
 
+/// A bot dropped while it still runs (an error path, a panic) takes its whole process tree with it:
+/// `kill_on_drop` alone would leave the children of a `sh -c` wrapper running.
+impl Drop for Bot {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            signal_tree(self.pid, Signal::Kill);
+        }
+    }
+}
+
 fn describe(status: std::process::ExitStatus) -> String {
     use std::os::unix::process::ExitStatusExt;
     match (status.code(), status.signal()) {
@@ -215,6 +225,23 @@ mod tests {
         let how = bot.stop(Duration::from_secs(5), &pid).await;
         assert_eq!(how.as_deref(), Some("killed by signal 15"));
         assert_eq!(tail(&dir.join("out.log"), 1), "started 9:abc");
+        // Dropped while running, a shell bot takes its children along.
+        let dropped =
+            Bot::spawn(&Launch { program: Program::Shell("sleep 31; true".into()), ..launch.clone() }, &pid).unwrap();
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let root = sysinfo::Pid::from_u32(dropped.pid);
+        let mut system = sysinfo::System::new();
+        system.refresh_processes(sysinfo::ProcessesToUpdate::All, true);
+        let tree = crate::sampler::process_tree(&system, root);
+        assert!(tree.len() >= 2, "sh and sleep: {tree:?}");
+        drop(dropped);
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        system.refresh_processes(sysinfo::ProcessesToUpdate::All, true);
+        let alive: Vec<_> = tree
+            .iter()
+            .filter(|p| system.process(**p).is_some_and(|p| p.status() != sysinfo::ProcessStatus::Zombie))
+            .collect();
+        assert!(alive.is_empty(), "still running: {alive:?}");
         // A bot that exits by itself is seen to exit.
         let mut quick = Bot::spawn(&Launch { program: Program::Shell("exit 3".into()), ..launch }, &pid).unwrap();
         assert_eq!(quick.exited().await, "exit code 3");

@@ -22,6 +22,7 @@ use crate::control::{error_text, ActionReply, ActionRequest, Answer, WireAction}
 use crate::error::Error;
 use crate::scenario::{Action, Scenario};
 use crate::schedule::Schedule;
+use crate::timer::Timer;
 
 /// Synthetic users' Telegram ids are this plus their index, so they never collide with small test ids.
 pub const USER_ID_BASE: i64 = 1_000_000;
@@ -45,6 +46,7 @@ pub struct Driver {
     finished: AtomicUsize,
     failures: Mutex<Vec<String>>,
     callbacks_lost: AtomicUsize,
+    timer: Timer,
 }
 
 /// Why an action could not be posted.
@@ -110,6 +112,7 @@ impl Driver {
             finished: AtomicUsize::new(0),
             failures: Mutex::new(Vec::new()),
             callbacks_lost: AtomicUsize::new(0),
+            timer: Timer::start(),
         }
     }
 
@@ -198,7 +201,7 @@ impl Driver {
     async fn next_action(&self, client: &reqwest::Client, state: &mut UserState, due: Duration) {
         let mut stop = self.stop.clone();
         tokio::select! {
-            _ = tokio::time::sleep_until(self.t0 + due) => {}
+            () = self.timer.sleep_until(self.t0 + due) => {}
             _ = stop.wait_for(|s| *s) => return,
         }
         // Wall-clock times are derived from the monotonic schedule at the moment of use, so a wall clock

@@ -20,6 +20,7 @@ pub mod schedule;
 pub mod services;
 pub mod slo;
 pub mod summary;
+pub mod timer;
 
 pub use error::Error;
 pub use run::{run, Finished, Options};

@@ -187,7 +187,11 @@ impl Session {
             extra: &self.scenario.bot.env,
         });
         let mut bot = Bot::spawn(&self.launch, &self.bot_pid)?;
-        self.event(now_us(), "bot_started", json!({"program": format!("{:?}", self.launch.program)}))?;
+        let (name, command) = match &self.launch.program {
+            Program::Bundled(path) => ("bundled bot", path.display().to_string()),
+            Program::Shell(line) => ("bot command", line.clone()),
+        };
+        self.event(now_us(), "bot_started", json!({"name": name, "command": command}))?;
         wait_ready(&self.control, &mut bot, self.webhook, interrupt).await.map_err(|e| match e {
             Error::Bot(m) => {
                 Error::Bot(format!("{m}; last lines of bot.stderr.log:\n{}", bot::tail(&self.launch.stderr, 20)))
@@ -578,6 +582,11 @@ impl Session {
             mock_stats: self.control.stats().await.ok(),
             charts: Vec::new(),
         };
+        if let Some(stats) = &notes.mock_stats {
+            // The mock's own in-process timings: the reference the harness's numbers are checked against.
+            let text = serde_json::to_vec_pretty(stats).unwrap_or_default();
+            self.dir.write_file("mock-stats.json", &text)?;
+        }
         let totals = self.load.collector.totals();
         let summary = Summary::build(Inputs {
             scenario: &self.scenario.name,

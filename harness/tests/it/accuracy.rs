@@ -24,6 +24,31 @@ fn a_fixed_bot_delay_shows_in_the_percentiles() {
     assert!((50.0..65.0).contains(&p50), "p50 {p50}: {s}");
     assert!((50.0..100.0).contains(&p99), "p99 {p99}: {s}");
     assert_eq!(s["errors"]["sent_late"].as_u64(), Some(0), "{s}");
+    // The truth: how long the bot took, timed inside the mock from the update's delivery to the answer.
+    let mock: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("mock-stats.json")).unwrap()).unwrap();
+    let truth = |q: &str| mock["timings"]["handling_us"][q].as_f64().unwrap() / 1e3;
+    for (reported, q) in [(p50, "p50"), (p99, "p99")] {
+        let error = reported - truth(q);
+        assert!((0.0..2.0).contains(&error), "{q}: reported {reported} ms, truth {} ms: {mock}", truth(q));
+    }
+}
+
+#[test]
+fn a_periodic_stall_shows_in_p99_under_open_pacing() {
+    let Some(_guard) = e2e() else { return };
+    let out = out_dir("stall");
+    // The bot stalls 1 s every 5 s. Actions keep arriving on schedule during a stall, so about a fifth of them
+    // wait up to a second: p99 must show most of that second, while the median stays fast.
+    let env = "TGLOAD_STALL_EVERY_MS = \"5000\", TGLOAD_STALL_MS = \"1000\"";
+    let body = open_text(10, env).replace("duration = \"6s\"", "duration = \"11s\"").replace("\"1s\"", "\"3s\"");
+    let output = tgload(&scenario(&out, &body), &out, &[]);
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output));
+    let s = summary(&out);
+    let (p50, p99) = (s["latency_ms"]["p50"].as_f64().unwrap(), s["latency_ms"]["p99"].as_f64().unwrap());
+    assert!(p50 < 50.0, "most actions miss the stalls: p50 {p50}: {s}");
+    assert!((800.0..1_100.0).contains(&p99), "the stall shows in p99: {p99}: {s}");
+    assert_eq!(s["errors"]["timeout"].as_u64(), Some(0), "{s}");
 }
 
 #[test]

@@ -22,12 +22,15 @@ pub fn e2e() -> Option<MutexGuard<'static, ()>> {
     Some(guard)
 }
 
-/// tgload finds the bundled bot next to itself; cargo builds only this package's binaries for its tests.
+/// tgload finds the bundled bot next to itself; cargo builds only this package's binaries for its tests, so
+/// the bot is built here, every time: a stale bot would run without the faults a test switches on.
 fn build_bot() {
+    static BUILT: std::sync::Once = std::sync::Once::new();
+    BUILT.call_once(build_bot_now);
+}
+
+fn build_bot_now() {
     let tgload = Path::new(env!("CARGO_BIN_EXE_tgload"));
-    if tgload.with_file_name("bot-under-test").is_file() {
-        return;
-    }
     let profile = tgload.parent().and_then(|p| p.file_name()).and_then(|p| p.to_str()).unwrap_or("debug");
     let mut cargo = Command::new(env!("CARGO"));
     cargo.args(["build", "-p", "bot-under-test", "--bin", "bot-under-test"]);

@@ -82,3 +82,24 @@ fn a_bad_scenario_is_bad_usage_and_still_leaves_a_directory() {
     assert!(stderr.contains(":4:1: load.speed: unknown field `speed`"), "{stderr}");
     assert_eq!(summary(&out)["status"], "error");
 }
+
+#[test]
+fn a_python_telegram_bot_runs_through_bot_cmd() {
+    let Some(_guard) = e2e() else { return };
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let python = root.join(".venv/bin/python");
+    let bot = root.join("mock-telegram/tests/compat/python/ptb_bot.py");
+    assert!(python.is_file(), "no {} (.ci/run creates the venv with python-telegram-bot)", python.display());
+    let out = out_dir("ptb");
+    // That bot echoes text and has a /menu with buttons; nothing else.
+    let body = "answer_timeout = \"5s\"\n[load]\nusers = 5\nduration = \"5s\"\n[pacing]\nmode = \"closed\"\n\
+                think = \"100ms..300ms\"\n[[actions]]\nkind = \"text\"\nweight = 3\ntext = \"hello\"\n\
+                [[actions]]\nkind = \"menu\"\ncommand = \"menu\"\n";
+    let command = format!("exec {} {}", python.display(), bot.display());
+    let output = tgload(&scenario(&out, body), &out, &["--bot-cmd", &command]);
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output));
+    let s = summary(&out);
+    assert!(s["actions"]["sent"].as_u64().unwrap() > 20, "{s}");
+    assert_eq!(s["actions"]["answered"], s["actions"]["sent"], "{s}");
+    assert_eq!(s["actions"]["errors"], 0, "{s}");
+}
