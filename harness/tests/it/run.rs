@@ -103,3 +103,40 @@ fn a_python_telegram_bot_runs_through_bot_cmd() {
     assert_eq!(s["actions"]["answered"], s["actions"]["sent"], "{s}");
     assert_eq!(s["actions"]["errors"], 0, "{s}");
 }
+
+#[test]
+fn ctrl_c_stops_the_run_and_keeps_what_was_measured() {
+    let Some(_guard) = e2e() else { return };
+    let out = out_dir("interrupt");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tgload"))
+        .arg("run")
+        .arg(shipped("smoke"))
+        .args(["--duration", "60s", "--out"])
+        .arg(&out)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("tgload runs");
+    // Wait until the load has produced a few seconds of results, then interrupt as a terminal's Ctrl-C would.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while std::fs::read_to_string(out.join("timeseries.csv")).map_or(0, |t| t.lines().count()) < 4 {
+        assert!(std::time::Instant::now() < deadline, "the load never started");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let interrupted = Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+    assert!(interrupted.success());
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(output.status.code(), Some(1), "an interrupted run is not a verdict: {}", text(&output));
+    let s = summary(&out);
+    assert_eq!(s["status"], "interrupted", "{s}");
+    let sent = s["actions"]["sent"].as_u64().unwrap();
+    assert!(sent > 0, "what was measured before Ctrl-C is kept: {s}");
+    let series =
+        charts::series::Timeseries::from_csv(&std::fs::read_to_string(out.join("timeseries.csv")).unwrap()).unwrap();
+    assert_eq!(series.rows.iter().map(|r| r.sent).sum::<u64>(), sent);
+    let events = std::fs::read_to_string(out.join("events.jsonl")).unwrap();
+    assert!(events.contains("\"kind\":\"interrupted\""), "{events}");
+    for file in ["meta.json", "report.md", "latency.hlog", "charts/latency.png"] {
+        assert!(out.join(file).is_file(), "{file} missing after Ctrl-C");
+    }
+}
