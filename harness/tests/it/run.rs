@@ -108,7 +108,7 @@ fn a_python_telegram_bot_runs_through_bot_cmd() {
 fn ctrl_c_stops_the_run_and_keeps_what_was_measured() {
     let Some(_guard) = e2e() else { return };
     let out = out_dir("interrupt");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_tgload"))
+    let child = Command::new(env!("CARGO_BIN_EXE_tgload"))
         .arg("run")
         .arg(shipped("smoke"))
         .args(["--duration", "60s", "--out"])
