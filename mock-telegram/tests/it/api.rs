@@ -322,3 +322,42 @@ async fn flood_limits_answer_429_with_retry_after() {
     assert_eq!(body["description"], "Too Many Requests: retry after 1");
     assert_eq!(body["parameters"]["retry_after"], 1);
 }
+
+/// A webhook receiver that answers every update with a `sendMessage` webhook reply in the given encoding, as
+/// aiogram does (multipart) and as a hand-written bot might (urlencoded).
+async fn replying_receiver(content_type: &'static str) -> String {
+    let handler = move |axum::Json(update): axum::Json<Value>| async move {
+        let (chat_id, text) = (update["message"]["chat"]["id"].to_string(), update["message"]["text"].clone());
+        let text = text.as_str().unwrap().to_owned();
+        let body = if content_type == "application/x-www-form-urlencoded" {
+            format!("method=sendMessage&chat_id={chat_id}&text={text}")
+        } else {
+            let part = |name: &str, value: &str| {
+                format!("--R\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n")
+            };
+            format!("{}{}{}--R--\r\n", part("method", "sendMessage"), part("chat_id", &chat_id), part("text", &text))
+        };
+        let content_type =
+            if content_type == "multipart/form-data" { "multipart/form-data; boundary=R" } else { content_type };
+        ([(axum::http::header::CONTENT_TYPE, content_type)], body)
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        axum::serve(listener, axum::Router::new().route("/hook", axum::routing::post(handler))).await
+    });
+    url
+}
+
+#[tokio::test]
+async fn webhook_replies_in_every_encoding_are_executed() {
+    for content_type in ["multipart/form-data", "application/x-www-form-urlencoded"] {
+        let mock = start().await;
+        let url = replying_receiver(content_type).await;
+        mock.ok("setWebhook", json!({"url": url})).await;
+        let action = json!({"chat_id": 7, "action": {"kind": "text", "text": "reply"}, "wait_ms": 5000});
+        let (status, body) = mock.control("actions", action).await;
+        assert_eq!((status, &body["outcome"]), (200, &json!("answered")), "{content_type}: {body}");
+        assert_eq!(body["answer"]["text"], "reply", "{content_type}: {body}");
+    }
+}
