@@ -29,6 +29,8 @@ pub struct ActionResult {
     pub queue_us: Option<u64>,
     /// When the mock enqueued the update (mock clock), when it did.
     pub enqueued_us: Option<u64>,
+    /// What the user did (`text`, `/start`, `button press`, ...), for the per-action breakdown.
+    pub kind: String,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -109,6 +111,16 @@ pub struct Totals {
     /// What the harness adds before the bot can see an action: due → enqueued in the mock, µs (for actions
     /// sent on time this is the generator's wake-up plus the request's way into the mock).
     pub overhead: Histogram<u64>,
+    /// The same counts and e2e latency per kind of action, in order of first appearance (a handful of kinds).
+    pub by_kind: Vec<KindTotals>,
+}
+
+pub struct KindTotals {
+    pub kind: String,
+    pub sent: u64,
+    pub answered: u64,
+    pub errors: u64,
+    pub e2e: Histogram<u64>,
 }
 
 /// What the progress line shows: the results that came in since it last asked.
@@ -159,6 +171,7 @@ impl Collector {
                 queue: histogram(),
                 late: histogram(),
                 overhead: histogram(),
+                by_kind: Vec::new(),
             },
             down: Vec::new(),
             live: (0, 0, histogram()),
@@ -202,6 +215,7 @@ impl Collector {
 
     pub fn record(&mut self, r: &ActionResult) {
         let category = self.classify(r);
+        self.record_kind(r, category.is_some());
         self.totals.sent += 1;
         self.slot(r.sent_us.unwrap_or(r.due_us)).sent += 1;
         if let Some(sent) = r.sent_us {
@@ -237,6 +251,25 @@ impl Collector {
         }
         if let Some(queue) = r.queue_us {
             record(&mut second.queue, queue);
+        }
+    }
+
+    fn record_kind(&mut self, r: &ActionResult, failed: bool) {
+        let by_kind = &mut self.totals.by_kind;
+        let index = match by_kind.iter().position(|k| k.kind == r.kind) {
+            Some(index) => index,
+            None => {
+                let kind = KindTotals { kind: r.kind.clone(), sent: 0, answered: 0, errors: 0, e2e: histogram() };
+                by_kind.push(kind);
+                by_kind.len() - 1
+            }
+        };
+        let totals = &mut by_kind[index];
+        totals.sent += 1;
+        totals.errors += u64::from(failed);
+        if let Outcome::Answered { answered_us } | Outcome::BotError { answered_us } = r.outcome {
+            totals.answered += 1;
+            record(&mut totals.e2e, answered_us.saturating_sub(r.due_us));
         }
     }
 

@@ -20,7 +20,7 @@ use tokio::time::Instant;
 use crate::collector::{ActionResult, Outcome};
 use crate::control::{error_text, ActionReply, ActionRequest, Answer, WireAction};
 use crate::error::Error;
-use crate::scenario::{Action, Scenario};
+use crate::scenario::{Action, Scenario, BUTTON_LABEL, UNSENT_LABEL};
 use crate::schedule::Schedule;
 use crate::timer::Timer;
 
@@ -222,6 +222,7 @@ impl Driver {
                 outcome: Outcome::Expired,
                 queue_us: None,
                 enqueued_us: None,
+                kind: UNSENT_LABEL.into(),
             }
         } else {
             self.send(client, state, due_us, ready_us).await
@@ -243,7 +244,7 @@ impl Driver {
                 Err(Failure::MessageGone) => {
                     self.callbacks_lost.fetch_add(1, Ordering::Relaxed);
                 }
-                posted => return self.result(posted, due_us, ready_us, sent_us),
+                posted => return self.result(posted, due_us, ready_us, sent_us, BUTTON_LABEL.into()),
             }
         }
         let picked = self.scenario.mix.pick(&mut state.rng);
@@ -259,10 +260,17 @@ impl Driver {
                 state.menu = Some((*message_id, data.clone()));
             }
         }
-        self.result(posted, due_us, ready_us, sent_us)
+        self.result(posted, due_us, ready_us, sent_us, picked.label())
     }
 
-    fn result(&self, posted: Result<ActionReply, Failure>, due_us: u64, ready_us: u64, sent_us: u64) -> ActionResult {
+    fn result(
+        &self,
+        posted: Result<ActionReply, Failure>,
+        due_us: u64,
+        ready_us: u64,
+        sent_us: u64,
+        kind: String,
+    ) -> ActionResult {
         let done_us = now_us();
         let base = ActionResult {
             due_us,
@@ -272,6 +280,7 @@ impl Driver {
             outcome: Outcome::Transport,
             queue_us: None,
             enqueued_us: None,
+            kind,
         };
         let Ok(reply) = posted else { return base };
         let t = &reply.timings_us;

@@ -80,6 +80,23 @@ pub enum Action {
     },
 }
 
+impl Action {
+    /// The action's name in reports: `text`, or the command with its slash.
+    pub fn label(&self) -> String {
+        match self {
+            Action::Text { .. } => "text".into(),
+            Action::Command { command, .. } | Action::Menu { command, .. } => {
+                format!("/{}", command.trim_start_matches('/'))
+            }
+        }
+    }
+}
+
+/// The report label of a button press on a menu.
+pub const BUTTON_LABEL: &str = "button press";
+/// The report label of an action that expired before its user could send it.
+pub const UNSENT_LABEL: &str = "unsent";
+
 #[derive(Debug, Clone, Serialize)]
 pub struct Mix {
     entries: Vec<(u32, Action)>,

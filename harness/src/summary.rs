@@ -33,6 +33,8 @@ pub struct Summary {
     pub throughput_per_s: f64,
     pub latency_ms: Percentiles,
     pub service_ms: Percentiles,
+    /// Counts and end-to-end latency per kind of action (`text`, `/ask`, `button press`, ...).
+    pub by_action: Vec<ByAction>,
     pub generator: Generator,
     pub bot: BotResources,
     pub slos: Vec<Verdict>,
@@ -55,6 +57,15 @@ pub struct Percentiles {
     pub p999: f64,
     pub max: f64,
     pub mean: f64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ByAction {
+    pub action: String,
+    pub sent: u64,
+    pub answered: u64,
+    pub errors: u64,
+    pub latency_ms: Percentiles,
 }
 
 #[derive(Debug, Clone, Copy, Default, Serialize)]
@@ -133,6 +144,17 @@ impl Summary {
             throughput_per_s: if i.duration_s > 0.0 { round3(t.answered as f64 / i.duration_s) } else { 0.0 },
             latency_ms: Percentiles::of(&t.e2e),
             service_ms: Percentiles::of(&t.service),
+            by_action: t
+                .by_kind
+                .iter()
+                .map(|k| ByAction {
+                    action: k.kind.clone(),
+                    sent: k.sent,
+                    answered: k.answered,
+                    errors: k.errors,
+                    latency_ms: Percentiles::of(&k.e2e),
+                })
+                .collect(),
             generator: Generator {
                 late_p99_ms: late.p99,
                 late_max_ms: late.max,
@@ -228,6 +250,7 @@ pub fn report(s: &Summary, notes: &Notes) -> String {
         notes.command
     );
     write_latency(&mut r, s);
+    write_by_action(&mut r, s);
     write_actions(&mut r, s);
     write_resources(&mut r, s, notes);
     write_objectives(&mut r, s);
@@ -241,6 +264,22 @@ fn write_latency(r: &mut String, s: &Summary) {
     for (name, p) in [("end to end (due → answer)", &s.latency_ms), ("service (sent → answer)", &s.service_ms)] {
         let row = [p.p50, p.p95, p.p99, p.p999, p.max, p.mean].map(ms).join(" | ");
         let _ = writeln!(r, "| {name} | {row} |");
+    }
+}
+
+fn write_by_action(r: &mut String, s: &Summary) {
+    if s.by_action.len() < 2 {
+        return;
+    }
+    let _ = writeln!(r, "\n## By action (end to end, ms)\n");
+    let _ = writeln!(
+        r,
+        "| action | sent | answered | errors | p50 | p95 | p99 | max |\n|---|---:|---:|---:|---:|---:|---:|---:|"
+    );
+    for a in &s.by_action {
+        let p = &a.latency_ms;
+        let row = [p.p50, p.p95, p.p99, p.max].map(ms).join(" | ");
+        let _ = writeln!(r, "| `{}` | {} | {} | {} | {row} |", a.action, a.sent, a.answered, a.errors);
     }
 }
 

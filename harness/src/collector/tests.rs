@@ -19,6 +19,7 @@ fn answered(due_ms: u64, sent_ms: u64, answered_ms: u64) -> ActionResult {
         outcome: Outcome::Answered { answered_us: at(answered_ms) },
         queue_us: Some(500),
         enqueued_us: Some(at(sent_ms) + 200),
+        kind: "text".into(),
     }
 }
 
@@ -32,6 +33,7 @@ fn failed(due_ms: u64, done_ms: u64, outcome: Outcome) -> ActionResult {
         outcome,
         queue_us: None,
         enqueued_us: None,
+        kind: "text".into(),
     }
 }
 
@@ -141,4 +143,19 @@ fn live_stats_reset_each_time() {
     assert!((live.p95_ms.unwrap() - 100.0).abs() < 0.1);
     let live = c.take_live();
     assert_eq!((live.done, live.errors, live.p95_ms), (0, 0, None));
+}
+
+#[test]
+fn each_kind_of_action_has_its_own_counts_and_latency() {
+    let mut c = collector();
+    c.record(&answered(0, 0, 40));
+    c.record(&ActionResult { kind: "/ask".into(), ..answered(0, 0, 700) });
+    c.record(&ActionResult { kind: "/ask".into(), ..failed(0, 5_000, Outcome::Timeout) });
+    let kinds: Vec<_> = c
+        .totals()
+        .by_kind
+        .iter()
+        .map(|k| (k.kind.as_str(), k.sent, k.answered, k.errors, k.e2e.max() / 1_000))
+        .collect();
+    assert_eq!(kinds, [("text", 1, 1, 0, 40), ("/ask", 2, 1, 1, 700)]);
 }

@@ -21,6 +21,7 @@ fn totals(n: u64) -> Collector {
             outcome: Outcome::Answered { answered_us },
             queue_us: Some(100),
             enqueued_us: None,
+            kind: "text".into(),
         });
     }
     c.record(&ActionResult {
@@ -31,6 +32,7 @@ fn totals(n: u64) -> Collector {
         outcome: Outcome::Timeout,
         queue_us: None,
         enqueued_us: None,
+        kind: "/ask".into(),
     });
     c
 }
@@ -80,7 +82,7 @@ fn json_has_the_documented_shape() {
     let keys = |v: &serde_json::Value| v.as_object().unwrap().keys().cloned().collect::<Vec<_>>().join(",");
     assert_eq!(
         keys(&json),
-        "actions,bot,duration_s,error_rate,errors,generator,latency_ms,scenario,schema_version,service_ms,slos,status,throughput_per_s,verdict"
+        "actions,bot,by_action,duration_s,error_rate,errors,generator,latency_ms,scenario,schema_version,service_ms,slos,status,throughput_per_s,verdict"
     );
     assert_eq!(json["schema_version"], 1);
     assert_eq!(json["status"], "bot_crashed");
@@ -138,6 +140,13 @@ fn report_snapshot() {
         |---|---:|---:|---:|---:|---:|---:|
         | end to end (due → answer) | 500.2 | 950.3 | 990.2 | 1000 | 1000 | 505.0 |
         | service (sent → answer) | 499.2 | 949.2 | 989.2 | 999.4 | 999.4 | 504.0 |
+
+        ## By action (end to end, ms)
+
+        | action | sent | answered | errors | p50 | p95 | p99 | max |
+        |---|---:|---:|---:|---:|---:|---:|---:|
+        | `text` | 100 | 100 | 0 | 500.2 | 950.3 | 990.2 | 1000 |
+        | `/ask` | 1 | 0 | 1 | 0.00 | 0.00 | 0.00 | 0.00 |
 
         ## Actions
 

@@ -15,10 +15,14 @@ fn open_text(users: usize, env: &str) -> String {
 fn a_fixed_bot_delay_shows_in_the_percentiles() {
     let Some(_guard) = e2e() else { return };
     let out = out_dir("delay");
-    let output = tgload(&scenario(&out, &open_text(10, "TGLOAD_DELAY_MS = \"50\"")), &out, &[]);
+    // 1,200 actions (100/s for 12 s), so that p99 rests on a dozen samples rather than three.
+    let body = open_text(20, "TGLOAD_DELAY_MS = \"50\"")
+        .replace("rate_per_s = 50", "rate_per_s = 100")
+        .replace("duration = \"6s\"", "duration = \"12s\"");
+    let output = tgload(&scenario(&out, &body), &out, &[]);
     assert_eq!(output.status.code(), Some(0), "{}", text(&output));
     let s = summary(&out);
-    assert_eq!(s["actions"]["sent"].as_u64(), Some(300), "open pacing sends exactly rate × duration: {s}");
+    assert_eq!(s["actions"]["sent"].as_u64(), Some(1_200), "open pacing sends exactly rate × duration: {s}");
     let (p50, p99) = (s["latency_ms"]["p50"].as_f64().unwrap(), s["latency_ms"]["p99"].as_f64().unwrap());
     // The delay is a floor; what the bot, the mock and the generator add on top stays small on loopback.
     assert!((50.0..65.0).contains(&p50), "p50 {p50}: {s}");

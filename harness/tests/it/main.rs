@@ -30,7 +30,14 @@ fn build_bot() {
 }
 
 fn build_bot_now() {
-    let tgload = Path::new(env!("CARGO_BIN_EXE_tgload"));
+    let tgload = tgload_bin();
+    if std::env::var_os("TGLOAD_BIN").is_some() {
+        // Whoever chose the binary built its bot beside it (ci/test.sh builds both in one cargo call; building
+        // the bot alone here would resolve features differently and rebuild it).
+        let bot = tgload.with_file_name("bot-under-test");
+        assert!(bot.is_file(), "TGLOAD_BIN is set but {} does not exist", bot.display());
+        return;
+    }
     let profile = tgload.parent().and_then(|p| p.file_name()).and_then(|p| p.to_str()).unwrap_or("debug");
     let mut cargo = Command::new(env!("CARGO"));
     cargo.args(["build", "-p", "bot-under-test", "--bin", "bot-under-test"]);
@@ -39,6 +46,12 @@ fn build_bot_now() {
     }
     let status = cargo.status().expect("cargo runs");
     assert!(status.success(), "building bot-under-test failed");
+}
+
+/// The `tgload` under test: `TGLOAD_BIN` when set (CI points it at the release build, the one whose accuracy
+/// the README claims), else the build of this test run.
+pub fn tgload_bin() -> PathBuf {
+    std::env::var_os("TGLOAD_BIN").map_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_tgload")), PathBuf::from)
 }
 
 /// A fresh, empty directory for one run.
@@ -50,14 +63,7 @@ pub fn out_dir(name: &str) -> PathBuf {
 
 /// Runs `tgload run <scenario> --out <dir> <extra...>`.
 pub fn tgload(scenario: &Path, out: &Path, extra: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_tgload"))
-        .arg("run")
-        .arg(scenario)
-        .arg("--out")
-        .arg(out)
-        .args(extra)
-        .output()
-        .expect("tgload runs")
+    Command::new(tgload_bin()).arg("run").arg(scenario).arg("--out").arg(out).args(extra).output().expect("tgload runs")
 }
 
 /// A shipped scenario.

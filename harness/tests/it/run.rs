@@ -45,7 +45,7 @@ fn smoke_with_the_bundled_bot_writes_a_complete_run_directory() {
 fn a_command_bot_runs_through_the_shell() {
     let Some(_guard) = e2e() else { return };
     let out = out_dir("bot-cmd");
-    let bot = Path::new(env!("CARGO_BIN_EXE_tgload")).with_file_name("bot-under-test");
+    let bot = tgload_bin().with_file_name("bot-under-test");
     let command = format!("exec {}", bot.display());
     let output = tgload(&shipped("smoke"), &out, &["--bot-cmd", &command, "--users", "3", "--duration", "3s"]);
     assert_eq!(output.status.code(), Some(0), "{}", text(&output));
@@ -108,7 +108,7 @@ fn a_python_telegram_bot_runs_through_bot_cmd() {
 fn ctrl_c_stops_the_run_and_keeps_what_was_measured() {
     let Some(_guard) = e2e() else { return };
     let out = out_dir("interrupt");
-    let child = Command::new(env!("CARGO_BIN_EXE_tgload"))
+    let child = Command::new(tgload_bin())
         .arg("run")
         .arg(shipped("smoke"))
         .args(["--duration", "60s", "--out"])
