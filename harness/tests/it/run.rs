@@ -140,3 +140,16 @@ fn ctrl_c_stops_the_run_and_keeps_what_was_measured() {
         assert!(out.join(file).is_file(), "{file} missing after Ctrl-C");
     }
 }
+
+#[test]
+fn webhook_mode_delivers_by_webhook() {
+    let Some(_guard) = e2e() else { return };
+    let out = out_dir("webhook");
+    let output = tgload(&shipped("smoke"), &out, &["--webhook", "--users", "4", "--duration", "4s"]);
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output));
+    let s = summary(&out);
+    assert!(s["actions"]["sent"].as_u64().unwrap() > 10, "{s}");
+    assert_eq!(s["actions"]["answered"], s["actions"]["sent"], "{s}");
+    let bot_log = std::fs::read_to_string(out.join("bot.stderr.log")).unwrap();
+    assert!(bot_log.to_lowercase().contains("webhook"), "the bot ran in webhook mode: {bot_log}");
+}
