@@ -5,7 +5,7 @@
 //! of the same bot do not serialize on one mutex.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use crate::chats::Chats;
 use crate::files::FileStore;
@@ -51,6 +51,7 @@ pub struct Bot {
     pub commands: Mutex<Vec<BotCommand>>,
     pub polls: AtomicU64,
     pub flood: Option<Flood>,
+    user: Arc<User>,
     callback_seq: AtomicU64,
 }
 
@@ -63,10 +64,18 @@ impl Bot {
     /// A bot for a well-formed token (`<id>:<secret>`); `None` for a malformed one.
     pub fn new(token: &str, username: Option<String>, history: usize, flood: Option<FloodLimits>) -> Option<Bot> {
         let id = parse_token(token)?;
+        let username = username.unwrap_or_else(|| format!("tgload_{id}_bot"));
+        let user = User {
+            id,
+            is_bot: true,
+            first_name: "tgload bot".into(),
+            username: Some(username.clone()),
+            language_code: None,
+        };
         Some(Bot {
             id,
             token: token.to_owned(),
-            username: username.unwrap_or_else(|| format!("tgload_{id}_bot")),
+            username,
             updates: UpdateQueue::new(),
             ledger: Ledger::default(),
             chats: Mutex::new(Chats::new(history)),
@@ -75,23 +84,18 @@ impl Bot {
             commands: Mutex::new(Vec::new()),
             polls: AtomicU64::new(0),
             flood: flood.map(|limits| Flood::new(limits, std::time::Instant::now())),
+            user: Arc::new(user),
             callback_seq: AtomicU64::new(0),
         })
     }
 
-    pub fn user(&self) -> User {
-        User {
-            id: self.id,
-            is_bot: true,
-            first_name: "tgload bot".into(),
-            username: Some(self.username.clone()),
-            language_code: None,
-        }
+    pub fn user(&self) -> Arc<User> {
+        self.user.clone()
     }
 
     pub fn me(&self) -> Me {
         Me {
-            user: self.user(),
+            user: (*self.user).clone(),
             can_join_groups: true,
             can_read_all_group_messages: false,
             supports_inline_queries: false,

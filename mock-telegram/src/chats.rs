@@ -5,20 +5,21 @@
 //! of a message that existed but has left the history is accepted, since on Telegram it would still exist.
 
 use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
 
 use crate::error::ApiError;
 use crate::wire::{Chat, ChatKind, Message, User};
 
 #[derive(Debug)]
 pub struct ChatState {
-    pub chat: Chat,
+    pub chat: Arc<Chat>,
     next_message_id: i64,
     history: VecDeque<Message>,
 }
 
 impl ChatState {
     fn new(chat: Chat) -> ChatState {
-        ChatState { chat, next_message_id: 1, history: VecDeque::new() }
+        ChatState { chat: Arc::new(chat), next_message_id: 1, history: VecDeque::new() }
     }
 
     pub fn next_message_id(&mut self) -> i64 {
@@ -55,7 +56,7 @@ impl ChatState {
 #[derive(Debug)]
 pub struct Chats {
     chats: HashMap<i64, ChatState>,
-    users: HashMap<i64, User>,
+    users: HashMap<i64, Arc<User>>,
     next_group_id: i64,
     history: usize,
 }
@@ -66,21 +67,23 @@ impl Chats {
     }
 
     /// A user as the bot sees them; unknown ids get a synthetic name.
-    pub fn user(&mut self, id: i64) -> User {
+    pub fn user(&mut self, id: i64) -> Arc<User> {
         self.users
             .entry(id)
-            .or_insert_with(|| User {
-                id,
-                is_bot: false,
-                first_name: format!("User{id}"),
-                username: Some(format!("user{id}")),
-                language_code: Some("en".into()),
+            .or_insert_with(|| {
+                Arc::new(User {
+                    id,
+                    is_bot: false,
+                    first_name: format!("User{id}"),
+                    username: Some(format!("user{id}")),
+                    language_code: Some("en".into()),
+                })
             })
             .clone()
     }
 
     pub fn add_user(&mut self, user: User) {
-        self.users.insert(user.id, user);
+        self.users.insert(user.id, Arc::new(user));
     }
 
     /// The private chat with `user_id`, created on first use.
@@ -124,7 +127,10 @@ impl Chats {
         if let Some(state) = self.chats.get_mut(&message.chat.id) {
             state.history.push_back(message);
             while state.history.len() > history {
-                state.history.pop_front();
+                // Messages with a keyboard are the ones users press long after they arrive (a busy group
+                // moves on meanwhile), so the oldest message without one goes first.
+                let victim = state.history.iter().position(|m| m.reply_markup.is_none()).unwrap_or(0);
+                state.history.remove(victim);
             }
         }
     }
@@ -142,10 +148,10 @@ impl Chats {
 mod tests {
     use super::*;
 
-    fn message(chat: &Chat, id: i64) -> Message {
+    fn message(chat: &Arc<Chat>, id: i64) -> Message {
         Message {
             message_id: id,
-            from: User { id: 1, is_bot: false, first_name: "a".into(), username: None, language_code: None },
+            from: Arc::new(User { id: 1, is_bot: false, first_name: "a".into(), username: None, language_code: None }),
             date: 0,
             chat: chat.clone(),
             edit_date: None,
@@ -157,6 +163,19 @@ mod tests {
             document: None,
             reply_markup: None,
         }
+    }
+
+    #[test]
+    fn messages_with_keyboards_outlive_the_others() {
+        let mut chats = Chats::new(2);
+        let chat = chats.private(5).chat.clone();
+        let mut menu = message(&chat, 1);
+        menu.reply_markup = Some(crate::wire::Json::new(&serde_json::json!({"inline_keyboard": []})));
+        chats.store(menu);
+        chats.store(message(&chat, 2));
+        chats.store(message(&chat, 3));
+        let kept: Vec<i64> = chats.get(5).unwrap().recent(10).iter().map(|m| m.message_id).collect();
+        assert_eq!(kept, [1, 3]);
     }
 
     #[test]

@@ -22,7 +22,7 @@ pub struct Answer {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub text: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub reply_markup: Option<serde_json::Value>,
+    pub reply_markup: Option<crate::wire::Json>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub show_alert: Option<bool>,
     /// Set when the mock rejected the answering call with a Bot API error.

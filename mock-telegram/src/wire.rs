@@ -5,8 +5,40 @@
 //! (teloxide drops callback updates without one). Markup and entities stay `serde_json::Value`: the mock echoes
 //! them, it does not interpret them beyond finding buttons.
 
+use std::sync::Arc;
+
 use serde::Serialize;
+use serde_json::value::RawValue;
 use serde_json::Value;
+
+/// A JSON value kept as its compact text: markup and entities are echoed, rarely read, and a parsed `Value` tree
+/// costs about ten times the memory in the chats' history.
+#[derive(Clone, Serialize)]
+#[serde(transparent)]
+pub struct Json(Box<RawValue>);
+
+impl Json {
+    pub fn new(value: &Value) -> Json {
+        // Serializing a `Value` cannot fail; the fallback keeps the type total.
+        Json(serde_json::value::to_raw_value(value).unwrap_or_else(|_| RawValue::from_string("null".into()).unwrap()))
+    }
+
+    pub fn value(&self) -> Value {
+        serde_json::from_str(self.0.get()).unwrap_or(Value::Null)
+    }
+}
+
+impl PartialEq for Json {
+    fn eq(&self, other: &Json) -> bool {
+        self.0.get() == other.0.get()
+    }
+}
+
+impl std::fmt::Debug for Json {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.0.get())
+    }
+}
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct User {
@@ -74,31 +106,31 @@ pub struct Document {
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Message {
     pub message_id: i64,
-    pub from: User,
+    pub from: Arc<User>,
     pub date: i64,
-    pub chat: Chat,
+    pub chat: Arc<Chat>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub edit_date: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub text: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub entities: Option<Value>,
+    pub entities: Option<Json>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub caption: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub caption_entities: Option<Value>,
+    pub caption_entities: Option<Json>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub photo: Option<Vec<PhotoSize>>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub document: Option<Document>,
+    pub document: Option<Box<Document>>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub reply_markup: Option<Value>,
+    pub reply_markup: Option<Json>,
 }
 
 #[derive(Debug, Clone, Serialize)]
 pub struct CallbackQuery {
     pub id: String,
-    pub from: User,
+    pub from: Arc<User>,
     pub message: Message,
     pub chat_instance: String,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -188,10 +220,10 @@ pub fn utf16_len(text: &str) -> usize {
 }
 
 /// The `bot_command` entity of a text starting with `/`, as Telegram's clients attach it.
-pub fn command_entities(text: &str) -> Option<Value> {
+pub fn command_entities(text: &str) -> Option<Json> {
     if !text.starts_with('/') {
         return None;
     }
     let command = text.split(char::is_whitespace).next().unwrap_or(text);
-    Some(serde_json::json!([{"type": "bot_command", "offset": 0, "length": utf16_len(command)}]))
+    Some(Json::new(&serde_json::json!([{"type": "bot_command", "offset": 0, "length": utf16_len(command)}])))
 }

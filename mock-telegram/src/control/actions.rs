@@ -206,7 +206,7 @@ fn prepare(bot: &Bot, request: &ActionRequest, action_id: u64) -> Result<Prepare
     }
 }
 
-fn user_message(message_id: i64, from: crate::wire::User, chat: crate::wire::Chat, text: String) -> Message {
+fn user_message(message_id: i64, from: Arc<crate::wire::User>, chat: Arc<crate::wire::Chat>, text: String) -> Message {
     Message {
         message_id,
         from,
@@ -225,8 +225,8 @@ fn user_message(message_id: i64, from: crate::wire::User, chat: crate::wire::Cha
 
 /// The `callback_data` of the button pressed: the one given, or the message's first callback button.
 fn pick_button(message: &Message, wanted: Option<&str>) -> Result<String, ControlError> {
-    let buttons: Vec<&str> = message
-        .reply_markup
+    let markup = message.reply_markup.as_ref().map(crate::wire::Json::value);
+    let buttons: Vec<&str> = markup
         .as_ref()
         .and_then(|markup| markup.get("inline_keyboard"))
         .and_then(Value::as_array)

@@ -2,13 +2,12 @@
 
 use axum::response::Response;
 use bytes::Bytes;
-use serde_json::Value;
 
 use super::{bytes_response, Call, Reply};
 use crate::bot::{lock, Bot};
 use crate::error::ApiError;
 use crate::params::Param;
-use crate::wire::{utf16_len, Document, Message, PhotoSize};
+use crate::wire::{utf16_len, Document, Json, Message, PhotoSize};
 
 const MAX_CAPTION: usize = 1024;
 
@@ -53,12 +52,12 @@ fn media(call: &Call<'_>, field: &str, folder: &str) -> Result<Media, ApiError> 
     }
 }
 
-fn caption(call: &Call<'_>) -> Result<(Option<String>, Option<Value>), ApiError> {
+fn caption(call: &Call<'_>) -> Result<(Option<String>, Option<Json>), ApiError> {
     let caption = call.params.str("caption").filter(|c| !c.is_empty()).map(str::to_owned);
     if caption.as_deref().is_some_and(|c| utf16_len(c) > MAX_CAPTION) {
         return Err(ApiError::bad_request("message caption is too long"));
     }
-    Ok((caption, call.params.json("caption_entities")?))
+    Ok((caption, super::messages::entities(&call.params, "caption_entities")?))
 }
 
 /// Width and height from a PNG header; other formats get a plausible default.
@@ -118,7 +117,7 @@ pub fn send_document(call: Call<'_>) -> Result<Reply, ApiError> {
         mime_type: media.mime_type,
         file_size: media.file.file_size,
     };
-    media_message(&call, "sendDocument", |message| message.document = Some(document))
+    media_message(&call, "sendDocument", |message| message.document = Some(Box::new(document)))
 }
 
 pub fn get_file(call: Call<'_>) -> Result<Reply, ApiError> {

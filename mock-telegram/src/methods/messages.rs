@@ -9,7 +9,7 @@ use crate::bot::lock;
 use crate::error::ApiError;
 use crate::ledger::{Answer, Target};
 use crate::params::Params;
-use crate::wire::{utf16_len, Message};
+use crate::wire::{utf16_len, Json, Message};
 
 const MAX_TEXT: usize = 4096;
 
@@ -26,14 +26,20 @@ fn message_text(params: &Params) -> Result<String, ApiError> {
 }
 
 /// `reply_markup`, an object given inline or as JSON text.
-pub fn reply_markup(params: &Params) -> Result<Option<Value>, ApiError> {
+pub fn reply_markup(params: &Params) -> Result<Option<Json>, ApiError> {
     let markup: Option<Value> = params
         .json("reply_markup")
         .map_err(|_| ApiError::bad_request("can't parse reply keyboard markup JSON object"))?;
     match markup {
-        Some(Value::Object(_)) | None => Ok(markup),
+        Some(object @ Value::Object(_)) => Ok(Some(Json::new(&object))),
+        None => Ok(None),
         Some(_) => Err(ApiError::bad_request("can't parse reply keyboard markup JSON object")),
     }
+}
+
+/// An entities field (`entities`, `caption_entities`): a JSON array given inline or as JSON text.
+pub fn entities(params: &Params, name: &str) -> Result<Option<Json>, ApiError> {
+    Ok(params.json::<Value>(name)?.map(|value| Json::new(&value)))
 }
 
 /// The message an answer replies to: `reply_parameters.message_id` or the older `reply_to_message_id`.
@@ -79,7 +85,7 @@ pub fn send(
 
 pub fn send_message(call: Call<'_>) -> Result<Reply, ApiError> {
     let text = message_text(&call.params)?;
-    let entities: Option<Value> = call.params.json("entities")?;
+    let entities = entities(&call.params, "entities")?;
     let reply_markup = reply_markup(&call.params)?;
     let from = call.bot.user();
     send(&call, "sendMessage", |message_id, chat| Message {
@@ -138,7 +144,7 @@ fn edit(call: &Call<'_>, method: &str, apply: impl FnOnce(&mut Message) -> bool)
 
 pub fn edit_message_text(call: Call<'_>) -> Result<Reply, ApiError> {
     let text = message_text(&call.params)?;
-    let entities: Option<Value> = call.params.json("entities")?;
+    let entities = entities(&call.params, "entities")?;
     let markup = reply_markup(&call.params)?;
     edit(&call, "editMessageText", |message| {
         let changed = message.text.as_deref() != Some(text.as_str()) || message.reply_markup != markup;
