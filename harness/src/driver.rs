@@ -7,7 +7,7 @@
 use std::ops::Range;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use goose::client::GooseClientBuilder;
 use goose::config::GooseConfiguration;
@@ -72,10 +72,8 @@ struct UserState {
     finished: bool,
 }
 
-/// The unix time in microseconds.
-pub fn now_us() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_micros() as u64)
-}
+/// The unix time in microseconds: the mock's clock, since due and answer times are compared across the two.
+pub use mock_telegram::now_us;
 
 /// The shared HTTP/2 client: one connection multiplexes every waiting user (h2c, prior knowledge).
 pub fn http2_client(answer_timeout: Duration) -> Result<reqwest::Client, Error> {

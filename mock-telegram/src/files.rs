@@ -32,7 +32,7 @@ impl FileStore {
     pub fn put(&mut self, folder: &str, extension: &str, data: Bytes) -> File {
         self.next += 1;
         let file = File {
-            file_id: format!("F{:08}{}", self.next, folder.len()),
+            file_id: format!("F{:08}", self.next),
             file_unique_id: format!("U{:08}", self.next),
             file_size: data.len() as u64,
             file_path: format!("{folder}/file_{}.{extension}", self.next),

@@ -95,7 +95,7 @@ pub struct Registered {
 
 impl Ledger {
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        crate::bot::lock(&self.state)
     }
 
     pub fn next_action_id(&self) -> u64 {

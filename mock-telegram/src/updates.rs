@@ -56,8 +56,7 @@ impl UpdateQueue {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
-        // A panic while holding the lock cannot leave the queue inconsistent in a way worse than the panic.
-        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        crate::bot::lock(&self.state)
     }
 
     /// Enqueues an update unless `allowed_updates` excludes its kind (Telegram never stores those).

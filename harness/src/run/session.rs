@@ -582,11 +582,6 @@ impl Session {
             mock_stats: self.control.stats().await.ok(),
             charts: Vec::new(),
         };
-        if let Some(stats) = &notes.mock_stats {
-            // The mock's own in-process timings: the reference the harness's numbers are checked against.
-            let text = serde_json::to_vec_pretty(stats).unwrap_or_default();
-            self.dir.write_file("mock-stats.json", &text)?;
-        }
         let totals = self.load.collector.totals();
         let summary = Summary::build(Inputs {
             scenario: &self.scenario.name,

@@ -14,6 +14,10 @@ use crate::summary::{self, Inputs, Notes, Status, Summary};
 pub(super) fn complete_directory(dir: &RunDir, summary: &Summary, mut notes: Notes) -> Result<Finished, Error> {
     let json = serde_json::to_string_pretty(summary).unwrap_or_default();
     dir.write_file("summary.json", json.as_bytes())?;
+    if let Some(stats) = &notes.mock_stats {
+        // The mock's own in-process timings: the reference the harness's numbers are checked against.
+        dir.write_file("mock-stats.json", &serde_json::to_vec_pretty(stats).unwrap_or_default())?;
+    }
     dir.write_file("report.md", summary::report(summary, &notes).as_bytes())?;
     match super::render_charts(dir.path()) {
         Ok(paths) => {

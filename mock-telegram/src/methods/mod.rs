@@ -222,7 +222,7 @@ impl BotPath {
     }
 }
 
-/// A successful but empty body for routes answering raw bytes.
+/// A 200 response carrying raw bytes (file downloads).
 pub fn bytes_response(content_type: &str, data: bytes::Bytes) -> Response {
     (StatusCode::OK, [(header::CONTENT_TYPE, content_type.to_owned())], Body::from(data)).into_response()
 }
