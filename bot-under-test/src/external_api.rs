@@ -71,7 +71,8 @@ pub enum Latency {
     },
 }
 
-/// A time span, measured from [`ExternalApi::start`], during which an endpoint fails.
+/// A time span during which an endpoint fails, measured from the mock's origin: its start, or the moment
+/// given to [`ExternalApi::set_origin`] (the harness gives the load's start, so scenarios time faults from it).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FaultWindow {
     pub start: Duration,
@@ -105,6 +106,7 @@ impl Served {
 #[derive(Debug)]
 pub struct ExternalApi {
     server: Arc<MockServer>,
+    origin: Origin,
     quote: Responder,
     ask: Responder,
     recycle_task: JoinHandle<()>,
@@ -118,13 +120,19 @@ impl ExternalApi {
 
     async fn start_recycling(config: Config, every: u64) -> Self {
         let server = Arc::new(MockServer::builder().disable_request_recording().start().await);
-        let started = Instant::now();
+        let origin: Origin = Arc::new(Mutex::new(Instant::now()));
         let recycler = Arc::new(Recycler::new(every));
-        let quote = Responder::new(Kind::Quote, config.quote, started, config.seed, &recycler);
-        let ask = Responder::new(Kind::Ask, config.ask, started, config.seed ^ 1, &recycler);
+        let quote = Responder::new(Kind::Quote, config.quote, &origin, config.seed, &recycler);
+        let ask = Responder::new(Kind::Ask, config.ask, &origin, config.seed ^ 1, &recycler);
         mount(&server, &quote, &ask).await;
         let recycle_task = tokio::spawn(recycle_loop(server.clone(), quote.clone(), ask.clone(), recycler));
-        Self { server, quote, ask, recycle_task }
+        Self { server, origin, quote, ask, recycle_task }
+    }
+
+    /// Times the fault windows from `origin` from now on (it may lie in the future: no window is open
+    /// before it).
+    pub fn set_origin(&self, origin: Instant) {
+        *self.origin.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = origin;
     }
 
     /// The base URL, e.g. `http://127.0.0.1:40123`, for the bot's `EXTERNAL_API_URL`.
@@ -204,6 +212,9 @@ struct AskRequest {
     question: String,
 }
 
+/// The moment fault windows count from, shared by both endpoints.
+type Origin = Arc<Mutex<Instant>>;
+
 /// The `Respond` of one endpoint. Cheap to clone: remounting after a recycle reuses the same counters.
 #[derive(Debug, Clone)]
 struct Responder {
@@ -214,7 +225,7 @@ struct Responder {
 struct ResponderState {
     kind: Kind,
     endpoint: Endpoint,
-    started: Instant,
+    origin: Origin,
     rng: Mutex<SmallRng>,
     requests: AtomicU64,
     ok: AtomicU64,
@@ -224,11 +235,11 @@ struct ResponderState {
 }
 
 impl Responder {
-    fn new(kind: Kind, endpoint: Endpoint, started: Instant, seed: u64, recycler: &Arc<Recycler>) -> Self {
+    fn new(kind: Kind, endpoint: Endpoint, origin: &Origin, seed: u64, recycler: &Arc<Recycler>) -> Self {
         let inner = ResponderState {
             kind,
             endpoint,
-            started,
+            origin: origin.clone(),
             rng: Mutex::new(SmallRng::seed_from_u64(seed)),
             requests: AtomicU64::new(0),
             ok: AtomicU64::new(0),
@@ -250,8 +261,9 @@ impl Responder {
 
     fn plan(&self) -> Plan {
         let state = &self.inner;
+        let origin = *state.origin.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         let mut rng = state.rng.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        plan(&state.endpoint, state.started.elapsed(), &mut rng)
+        plan(&state.endpoint, Instant::now().checked_duration_since(origin), &mut rng)
     }
 
     fn body(&self, request: &Request, n: u64) -> ResponseTemplate {
@@ -286,10 +298,10 @@ impl Respond for Responder {
     }
 }
 
-/// The pure decision for one request arriving `elapsed` after start.
-fn plan(endpoint: &Endpoint, elapsed: Duration, rng: &mut impl Rng) -> Plan {
+/// The pure decision for one request arriving `elapsed` after the origin (`None`: before it).
+fn plan(endpoint: &Endpoint, elapsed: Option<Duration>, rng: &mut impl Rng) -> Plan {
     let delay = endpoint.latency.sample(rng);
-    let fault = endpoint.faults.iter().find(|window| window.contains(elapsed));
+    let fault = elapsed.and_then(|elapsed| endpoint.faults.iter().find(|window| window.contains(elapsed)));
     match fault.map(|window| window.kind) {
         None => Plan::Ok(delay),
         Some(FaultKind::Error500) => Plan::Error(delay),
@@ -329,7 +341,7 @@ mod tests {
         let mut rng = SmallRng::seed_from_u64(1);
         let seen: Vec<&str> = at_ms
             .iter()
-            .map(|&ms| match plan(endpoint, Duration::from_millis(ms), &mut rng) {
+            .map(|&ms| match plan(endpoint, Some(Duration::from_millis(ms)), &mut rng) {
                 Plan::Ok(_) => "ok",
                 Plan::Error(_) => "500",
                 Plan::Stall => "stall",
@@ -358,6 +370,25 @@ mod tests {
             assert!(draws.iter().any(|d| *d > Duration::from_millis(18)));
         }
         assert_eq!(Latency::Fixed(low).sample(&mut rng), low);
+    }
+
+    /// Windows count from the origin: none is open before it, and moving it moves them.
+    #[tokio::test]
+    async fn fault_windows_follow_the_origin() {
+        let failing = Endpoint {
+            latency: Latency::Fixed(Duration::ZERO),
+            faults: vec![window(0, 3_600_000, FaultKind::Error500)],
+        };
+        let config = Config { quote: failing.clone(), ask: failing, seed: 3 };
+        let api = ExternalApi::start(config).await;
+        let http = reqwest::Client::new();
+        let status = || async { http.get(format!("{}/quote", api.uri())).send().await.unwrap().status().as_u16() };
+        assert_eq!(status().await, 500);
+        api.set_origin(Instant::now() + Duration::from_secs(60));
+        assert_eq!(status().await, 200);
+        api.set_origin(Instant::now());
+        assert_eq!(status().await, 500);
+        assert_eq!(api.served_quote(), Served { ok: 1, errors: 2, timeouts: 0 });
     }
 
     /// After a recycle (reset and remount), both endpoints still answer and keep their counters.

@@ -268,7 +268,7 @@ fn no_data<DB: DrawingBackend, CT: CoordTranslate<From = (f64, f64)>>(
 fn marker_color(kind: &str) -> RGBColor {
     match kind {
         "phase" => RGBColor(110, 110, 110),
-        "fault" => RGBColor(200, 110, 0),
+        "fault" | "fault_start" | "fault_end" => RGBColor(200, 110, 0),
         "slo_breach" => RGBColor(214, 39, 40),
         "bot_started" | "bot_exited" | "bot_restarted" => RGBColor(148, 103, 189),
         _ => BLACK,

@@ -223,7 +223,12 @@ mod tests {
         assert_ne!(pid.load(Ordering::Relaxed), 0);
         tokio::time::sleep(Duration::from_millis(300)).await;
         let how = bot.stop(Duration::from_secs(5), &pid).await;
-        assert_eq!(how.as_deref(), Some("killed by signal 15"));
+        // SIGTERM reaches `sh` and its `sleep` alike: the shell either dies of it or, when the sleep's death is
+        // seen first, exits with the shell's 128 + 15 for it. Both are the bot stopping on SIGTERM.
+        assert!(
+            matches!(how.as_deref(), Some("killed by signal 15" | "exit code 143")),
+            "stopped by SIGTERM, not {how:?}"
+        );
         assert_eq!(tail(&dir.join("out.log"), 1), "started 9:abc");
         // Dropped while running, a shell bot takes its children along.
         let dropped =

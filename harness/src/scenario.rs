@@ -38,6 +38,7 @@ pub struct Scenario {
     #[serde(serialize_with = "ser::opt_secs")]
     pub sustained: Option<Duration>,
     pub bot: BotSettings,
+    pub external_api: ExternalApi,
 }
 
 /// One step of the load: ramp from the previous step's users to `users` over `ramp`, then hold.
@@ -116,6 +117,61 @@ pub struct BotSettings {
     pub env: BTreeMap<String, String>,
 }
 
+/// The external API mock the bundled bot calls: each endpoint's latency and the faults scheduled on it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ExternalApi {
+    #[serde(serialize_with = "ser::range")]
+    pub quote_latency: Range<Duration>,
+    #[serde(serialize_with = "ser::range")]
+    pub ask_latency: Range<Duration>,
+    pub faults: Vec<Fault>,
+}
+
+/// A window, timed from the load's start, during which one endpoint fails.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Fault {
+    pub endpoint: Endpoint,
+    pub kind: FaultKind,
+    #[serde(serialize_with = "ser::secs")]
+    pub start: Duration,
+    #[serde(serialize_with = "ser::secs")]
+    pub duration: Duration,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Endpoint {
+    Quote,
+    Ask,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FaultKind {
+    /// HTTP 500 after the usual latency.
+    Error,
+    /// No answer until long after any client timeout.
+    Timeout,
+}
+
+impl Endpoint {
+    pub fn name(self) -> &'static str {
+        match self {
+            Endpoint::Quote => "quote",
+            Endpoint::Ask => "ask",
+        }
+    }
+}
+
+impl FaultKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            FaultKind::Error => "error",
+            FaultKind::Timeout => "timeout",
+        }
+    }
+}
+
 impl Mix {
     /// Picks an action with probability proportional to its weight.
     pub fn pick(&self, rng: &mut impl Rng) -> &Action {
@@ -176,13 +232,22 @@ impl Scenario {
         }
     }
 
-    /// Scales every ramp and hold so the load lasts `total` (for `--duration`).
+    /// How long the load lasts, ramps and holds together.
+    pub fn duration(&self) -> Duration {
+        self.steps.iter().map(|s| s.ramp + s.hold).sum()
+    }
+
+    /// Scales every ramp and hold so the load lasts `total` (for `--duration`), and the fault windows with
+    /// them, so they keep their place in the load.
     pub fn set_duration(&mut self, total: Duration) {
-        let now: Duration = self.steps.iter().map(|s| s.ramp + s.hold).sum();
-        let factor = total.as_secs_f64() / now.as_secs_f64().max(1e-9);
+        let factor = total.as_secs_f64() / self.duration().as_secs_f64().max(1e-9);
         for step in &mut self.steps {
             step.ramp = step.ramp.mul_f64(factor);
             step.hold = step.hold.mul_f64(factor);
+        }
+        for fault in &mut self.external_api.faults {
+            fault.start = fault.start.mul_f64(factor);
+            fault.duration = fault.duration.mul_f64(factor);
         }
     }
 }
@@ -216,11 +281,13 @@ fn build(raw: file::File, stem: String, fail: Fail<'_>) -> Result<Scenario, Erro
         .iter()
         .map(|r| Rule::parse(r.get_ref()).map_err(|m| fail(&r.span(), "slo.rules", m)))
         .collect::<Result<_, _>>()?;
+    let steps = build_steps(&raw.load, fail)?;
+    let load_duration = steps.iter().map(|s| s.ramp + s.hold).sum();
     Ok(Scenario {
         name: raw.name.unwrap_or(stem),
         description: raw.description,
         seed: raw.seed.unwrap_or(1),
-        steps: build_steps(&raw.load, fail)?,
+        steps,
         pacing: build_pacing(&raw.pacing, fail)?,
         mix: build_mix(&raw.actions, fail)?,
         chats: build_chats(&raw.chats, fail)?,
@@ -229,6 +296,7 @@ fn build(raw: file::File, stem: String, fail: Fail<'_>) -> Result<Scenario, Erro
         slos,
         sustained,
         bot: BotSettings { args: raw.bot.args, env: raw.bot.env },
+        external_api: build_external_api(&raw.external_api, load_duration, fail)?,
     })
 }
 
@@ -412,6 +480,49 @@ fn build_chats(chats: &file::Chats, fail: Fail<'_>) -> Result<Chats, Error> {
         Some(s) => return Err(fail(&s.span(), "chats.group_size", "must lie between 1 and 10000".into())),
     };
     Ok(Chats { group_share, group_size })
+}
+
+fn build_external_api(raw: &file::ExternalApi, load: Duration, fail: Fail<'_>) -> Result<ExternalApi, Error> {
+    let latency = |value: &Option<Spanned<String>>, field: &str, default: &str| match value {
+        Some(v) => duration::parse_range(v.get_ref()).map_err(|m| fail(&v.span(), field, m)),
+        None => duration::parse_range(default).map_err(|m| fail(&(0..0), field, m)),
+    };
+    let mut faults = Vec::new();
+    for (i, spanned) in raw.faults.iter().enumerate() {
+        let f = spanned.get_ref();
+        let field = |name: &str| format!("external_api.faults[{i}].{name}");
+        let endpoint = match f.endpoint.get_ref().as_str() {
+            "quote" | "/quote" => Endpoint::Quote,
+            "ask" | "/ask" => Endpoint::Ask,
+            other => {
+                let message = format!("unknown endpoint `{other}` (use \"quote\" or \"ask\")");
+                return Err(fail(&f.endpoint.span(), &field("endpoint"), message));
+            }
+        };
+        let kind = match f.kind.get_ref().as_str() {
+            "error" => FaultKind::Error,
+            "timeout" => FaultKind::Timeout,
+            other => {
+                let message = format!("unknown kind `{other}` (use \"error\" or \"timeout\")");
+                return Err(fail(&f.kind.span(), &field("kind"), message));
+            }
+        };
+        let start = spanned_duration(&f.start, &field("start"), fail)?;
+        if start >= load {
+            let message = format!("starts after the load is over (it lasts {})", duration::format(load));
+            return Err(fail(&f.start.span(), &field("start"), message));
+        }
+        let length = spanned_duration(&f.duration, &field("duration"), fail)?;
+        if length.is_zero() {
+            return Err(fail(&f.duration.span(), &field("duration"), "must be longer than 0s".into()));
+        }
+        faults.push(Fault { endpoint, kind, start, duration: length });
+    }
+    Ok(ExternalApi {
+        quote_latency: latency(&raw.quote_latency, "external_api.quote_latency", "5ms..30ms")?,
+        ask_latency: latency(&raw.ask_latency, "external_api.ask_latency", "200ms..800ms")?,
+        faults,
+    })
 }
 
 /// Serializers for `meta.json`: spans as seconds, rules as their text.

@@ -10,6 +10,7 @@ use tokio::task::JoinHandle;
 use bot_under_test::external_api::{self, ExternalApi};
 
 use crate::error::Error;
+use crate::scenario;
 
 /// Messages the mock keeps per chat (its default). Users press buttons on the menu the bot sent them, which the
 /// mock keeps longest; at 10,000 chats the whole tgload process stays near 234 MB with it.
@@ -49,7 +50,29 @@ impl Mock {
     }
 }
 
-/// Starts the external API mock with its default latencies (quotes 5-30 ms, "AI" answers 200-800 ms).
-pub async fn start_external_api() -> ExternalApi {
-    ExternalApi::start(external_api::Config::default()).await
+/// Starts the external API mock with the scenario's latencies and fault windows. The windows count from the
+/// mock's start until the session calls `set_origin` with the load's start.
+pub async fn start_external_api(settings: &scenario::ExternalApi, seed: u64) -> ExternalApi {
+    let endpoint = |latency: &std::ops::Range<std::time::Duration>, which: scenario::Endpoint| external_api::Endpoint {
+        latency: external_api::Latency::Uniform { min: latency.start, max: latency.end },
+        faults: settings
+            .faults
+            .iter()
+            .filter(|f| f.endpoint == which)
+            .map(|f| external_api::FaultWindow {
+                start: f.start,
+                duration: f.duration,
+                kind: match f.kind {
+                    scenario::FaultKind::Error => external_api::FaultKind::Error500,
+                    scenario::FaultKind::Timeout => external_api::FaultKind::Timeout,
+                },
+            })
+            .collect(),
+    };
+    ExternalApi::start(external_api::Config {
+        quote: endpoint(&settings.quote_latency, scenario::Endpoint::Quote),
+        ask: endpoint(&settings.ask_latency, scenario::Endpoint::Ask),
+        seed,
+    })
+    .await
 }

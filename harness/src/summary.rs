@@ -37,6 +37,8 @@ pub struct Summary {
     pub by_action: Vec<ByAction>,
     pub generator: Generator,
     pub bot: BotResources,
+    /// The calls the bot made to the external API mock, by outcome (faults show here).
+    pub external_api: ExternalCalls,
     pub slos: Vec<Verdict>,
     /// `pass` only for a completed run whose every objective held.
     pub verdict: &'static str,
@@ -88,6 +90,20 @@ pub struct BotResources {
     pub restarts: u32,
 }
 
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct ExternalCalls {
+    pub quote: Calls,
+    pub ask: Calls,
+}
+
+/// Requests one endpoint served: answered, failed with a 500, stalled past the client's timeout.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Calls {
+    pub ok: u64,
+    pub errors: u64,
+    pub timeouts: u64,
+}
+
 /// One resource sample: seconds since the load started, RSS in MB (10^6 bytes), CPU (100 = one core).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Point {
@@ -107,6 +123,7 @@ pub struct Inputs<'a> {
     pub harness: &'a [Point],
     pub exits: u32,
     pub restarts: u32,
+    pub external_api: ExternalCalls,
 }
 
 impl Percentiles {
@@ -171,6 +188,7 @@ impl Summary {
                 exits: i.exits,
                 restarts: i.restarts,
             },
+            external_api: i.external_api,
             slos: i.slos,
             verdict: if passed { "pass" } else { "fail" },
         }
@@ -253,6 +271,7 @@ pub fn report(s: &Summary, notes: &Notes) -> String {
     write_by_action(&mut r, s);
     write_actions(&mut r, s);
     write_resources(&mut r, s, notes);
+    write_external_api(&mut r, s);
     write_objectives(&mut r, s);
     write_notes(&mut r, notes);
     r
@@ -318,6 +337,18 @@ fn write_resources(r: &mut String, s: &Summary, notes: &Notes) {
         b.exits,
         b.restarts
     );
+}
+
+fn write_external_api(r: &mut String, s: &Summary) {
+    let calls = [("/quote", &s.external_api.quote), ("/ask", &s.external_api.ask)];
+    if calls.iter().all(|(_, c)| **c == Calls::default()) {
+        return;
+    }
+    let _ = writeln!(r, "\n## External API (called by the bot)\n");
+    let _ = writeln!(r, "| endpoint | ok | errors (500) | timeouts |\n|---|---:|---:|---:|");
+    for (name, c) in calls {
+        let _ = writeln!(r, "| `{name}` | {} | {} | {} |", c.ok, c.errors, c.timeouts);
+    }
 }
 
 fn write_objectives(r: &mut String, s: &Summary) {

@@ -28,7 +28,7 @@ use crate::scenario::Scenario;
 use crate::schedule::Schedule;
 use crate::services::Mock;
 use crate::slo::Judge;
-use crate::summary::{Inputs, Notes, Point, Status, Summary};
+use crate::summary::{Calls, ExternalCalls, Inputs, Notes, Point, Status, Summary};
 
 /// How often a crashing bot is restarted before the run gives up on it.
 const MAX_RESTARTS: u32 = 10;
@@ -59,6 +59,9 @@ pub(super) struct Session {
     restart: bool,
     webhook: bool,
     command: String,
+    /// What the plan says happens when, counted from the load's start: phases, fault windows opening and
+    /// closing. Each becomes an event once its time has come.
+    timeline: Vec<(Duration, &'static str, serde_json::Value)>,
     load: Load,
 }
 
@@ -77,7 +80,7 @@ struct Load {
     bot_points: Vec<Point>,
     harness_points: Vec<Point>,
     samples: BTreeMap<u64, (f64, f64)>,
-    next_phase: usize,
+    next_event: usize,
     progress: Progress,
     /// The first distinct control API failures the users saw.
     failures: Vec<String>,
@@ -87,7 +90,7 @@ struct Load {
 impl Session {
     pub(super) async fn start(scenario: Scenario, dir: RunDir, options: &Options) -> Result<Finished, Error> {
         let name = scenario.name.clone();
-        let (mock, external, control) = match start_services().await {
+        let (mock, external, control) = match start_services(&scenario).await {
             Ok(services) => services,
             Err(error) => {
                 write_failed(dir, &name, &error)?;
@@ -149,14 +152,16 @@ impl Session {
             bot_points: Vec::new(),
             harness_points: Vec::new(),
             samples: BTreeMap::new(),
-            next_phase: 0,
+            next_event: 0,
             progress: Progress::default(),
             failures: Vec::new(),
             callbacks_lost: 0,
         };
+        let timeline = timeline(&schedule, &scenario);
         Session {
             scenario,
             schedule,
+            timeline,
             dir,
             mock,
             external,
@@ -346,6 +351,7 @@ impl Session {
         load.collector =
             Collector::new(load.t0_us, timeout_us + 3_000_000, self.scenario.late_tolerance.as_micros() as u64);
         load.started = true;
+        self.external.set_origin(load.t0.into_std());
         self.dir.begin_load(t0_system)
     }
 
@@ -420,7 +426,7 @@ impl Session {
         for interval in self.load.collector.close_until(now) {
             self.write_interval(&interval)?;
         }
-        self.phase_events(now)?;
+        self.timeline_events(now)?;
         let elapsed = Duration::from_micros(now.saturating_sub(self.load.t0_us));
         let n_users = self.schedule.peak_users();
         match self.load.stopping {
@@ -452,16 +458,15 @@ impl Session {
         Ok(())
     }
 
-    fn phase_events(&mut self, now: u64) -> Result<(), Error> {
-        let phases: Vec<(Duration, String)> =
-            self.schedule.phases().into_iter().map(|(start, label)| (start, label.to_string())).collect();
-        while let Some((start, label)) = phases.get(self.load.next_phase) {
+    /// Writes the timeline's events whose time has come by `now`.
+    fn timeline_events(&mut self, now: u64) -> Result<(), Error> {
+        while let Some((start, kind, fields)) = self.timeline.get(self.load.next_event) {
             let at = self.load.t0_us + start.as_micros() as u64;
             if at > now {
                 break;
             }
-            self.dir.event(at, "phase", json!({"label": label}))?;
-            self.load.next_phase += 1;
+            self.dir.event(at, kind, fields.clone())?;
+            self.load.next_event += 1;
         }
         Ok(())
     }
@@ -562,6 +567,7 @@ impl Session {
             for interval in self.load.collector.close_all(stopped_us.min(load_end_us)) {
                 self.write_interval(&interval)?;
             }
+            self.timeline_events(stopped_us.min(load_end_us))?;
         }
         self.dir.flush_early_events()?;
         let duration_s = if self.load.started {
@@ -593,9 +599,30 @@ impl Session {
             harness: &self.load.harness_points,
             exits: self.load.exits,
             restarts: self.load.restarts,
+            external_api: external_calls(&self.external),
         });
         let finished = complete_directory(&self.dir, &summary, notes)?;
         self.mock.stop().await;
         Ok(finished)
     }
+}
+
+/// The plan's events in time order: each phase's start, each fault window's start and end.
+fn timeline(schedule: &Schedule, scenario: &Scenario) -> Vec<(Duration, &'static str, serde_json::Value)> {
+    let mut events: Vec<_> =
+        schedule.phases().into_iter().map(|(start, label)| (start, "phase", json!({"label": label}))).collect();
+    for fault in &scenario.external_api.faults {
+        let (endpoint, kind) = (fault.endpoint.name(), fault.kind.name());
+        let name = format!("/{endpoint} {kind}");
+        let fields = json!({"name": name, "target": "external_api", "endpoint": endpoint, "fault": kind});
+        events.push((fault.start, "fault_start", fields.clone()));
+        events.push((fault.start + fault.duration, "fault_end", fields));
+    }
+    events.sort_by_key(|(at, _, _)| *at);
+    events
+}
+
+fn external_calls(api: &bot_under_test::external_api::ExternalApi) -> ExternalCalls {
+    let calls = |s: bot_under_test::external_api::Served| Calls { ok: s.ok, errors: s.errors, timeouts: s.timeouts };
+    ExternalCalls { quote: calls(api.served_quote()), ask: calls(api.served_ask()) }
 }

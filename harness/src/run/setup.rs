@@ -9,14 +9,17 @@ use super::TOKEN;
 use crate::bot::Bot;
 use crate::control::{is_ready, Control};
 use crate::error::Error;
+use crate::scenario::Scenario;
 use crate::services::{self, Mock};
 
 /// How long the bot may take to start polling (or set its webhook).
 const READY_TIMEOUT: Duration = Duration::from_secs(60);
 
-pub(super) async fn start_services() -> Result<(Mock, bot_under_test::external_api::ExternalApi, Control), Error> {
+pub(super) async fn start_services(
+    scenario: &Scenario,
+) -> Result<(Mock, bot_under_test::external_api::ExternalApi, Control), Error> {
     let mock = Mock::start().await?;
-    let external = services::start_external_api().await;
+    let external = services::start_external_api(&scenario.external_api, scenario.seed).await;
     let control = Control::new(&mock.url, TOKEN)?;
     Ok((mock, external, control))
 }

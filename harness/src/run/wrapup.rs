@@ -8,7 +8,7 @@ use crate::collector::Collector;
 use crate::driver::now_us;
 use crate::error::Error;
 use crate::rundir::RunDir;
-use crate::summary::{self, Inputs, Notes, Status, Summary};
+use crate::summary::{self, ExternalCalls, Inputs, Notes, Status, Summary};
 
 /// Writes `summary.json` and `report.md`, renders the charts, and links them from the report.
 pub(super) fn complete_directory(dir: &RunDir, summary: &Summary, mut notes: Notes) -> Result<Finished, Error> {
@@ -49,6 +49,7 @@ pub(crate) fn write_failed(mut dir: RunDir, scenario: &str, error: &Error) -> Re
         harness: &[],
         exits: 0,
         restarts: 0,
+        external_api: ExternalCalls::default(),
     });
     complete_directory(&dir, &summary, Notes { failures: vec![error.to_string()], ..Notes::default() })
 }

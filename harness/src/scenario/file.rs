@@ -25,6 +25,8 @@ pub(super) struct File {
     pub slo: Slo,
     #[serde(default)]
     pub bot: Bot,
+    #[serde(default)]
+    pub external_api: ExternalApi,
 }
 
 #[derive(Debug, Deserialize)]
@@ -86,6 +88,24 @@ pub(super) struct Bot {
     pub args: Vec<String>,
     #[serde(default)]
     pub env: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct ExternalApi {
+    pub quote_latency: Option<Spanned<String>>,
+    pub ask_latency: Option<Spanned<String>>,
+    #[serde(default)]
+    pub faults: Vec<Spanned<Fault>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct Fault {
+    pub endpoint: Spanned<String>,
+    pub kind: Spanned<String>,
+    pub start: Spanned<String>,
+    pub duration: Spanned<String>,
 }
 
 /// 1-based line and column of a byte offset.

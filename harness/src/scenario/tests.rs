@@ -188,5 +188,70 @@ fn shipped_scenarios_parse() {
         }
     }
     names.sort();
-    assert_eq!(names, ["load-10k", "load-1k", "load-5k", "smoke"]);
+    assert_eq!(names, ["faults", "load-10k", "load-1k", "load-5k", "smoke"]);
+}
+
+/// An `[external_api]` section for `GOOD`, whose last line is 35.
+const EXTERNAL: &str = r#"[external_api]
+quote_latency = "10ms"
+ask_latency = "1s..2s"
+
+[[external_api.faults]]
+endpoint = "ask"
+kind = "timeout"
+start = "2s"
+duration = "3s"
+
+[[external_api.faults]]
+endpoint = "/quote"
+kind = "error"
+start = "8s"
+duration = "1m"
+"#;
+
+fn with_external(find: &str, replace: &str) -> String {
+    assert!(EXTERNAL.contains(find), "{find}");
+    format!("{GOOD}{}", EXTERNAL.replacen(find, replace, 1))
+}
+
+#[test]
+fn external_api_latencies_and_fault_windows() {
+    let s = parse(&format!("{GOOD}{EXTERNAL}")).unwrap();
+    let ms = Duration::from_millis;
+    assert_eq!(s.external_api.quote_latency, ms(10)..ms(10));
+    assert_eq!(s.external_api.ask_latency, ms(1000)..ms(2000));
+    let timeout = Fault { endpoint: Endpoint::Ask, kind: FaultKind::Timeout, start: ms(2000), duration: ms(3000) };
+    let error = Fault { endpoint: Endpoint::Quote, kind: FaultKind::Error, start: ms(8000), duration: ms(60_000) };
+    assert_eq!(s.external_api.faults, vec![timeout, error]);
+    let json = serde_json::to_value(&s).unwrap();
+    let expected = serde_json::json!({"endpoint": "ask", "kind": "timeout", "start": 2.0, "duration": 3.0});
+    assert_eq!(json["external_api"]["faults"][0], expected);
+    // Without the section: the bundled defaults and no faults.
+    let plain = parse(GOOD).unwrap().external_api;
+    assert_eq!((plain.quote_latency, plain.ask_latency), (ms(5)..ms(30), ms(200)..ms(800)));
+    assert!(plain.faults.is_empty());
+}
+
+#[test]
+fn fault_windows_keep_their_place_when_the_duration_changes() {
+    let mut s = parse(&format!("{GOOD}{EXTERNAL}")).unwrap();
+    s.set_duration(Duration::from_secs(20));
+    let fault = &s.external_api.faults[0];
+    assert_eq!((fault.start, fault.duration), (Duration::from_secs(4), Duration::from_secs(6)));
+}
+
+#[test]
+fn bad_external_api_sections_name_line_and_field() {
+    let cases = [
+        ("endpoint = \"ask\"", "endpoint = \"weather\"", 41, "faults[0].endpoint", "unknown endpoint `weather`"),
+        ("kind = \"error\"", "kind = \"slow\"", 48, "faults[1].kind", "unknown kind `slow`"),
+        ("start = \"8s\"", "start = \"10s\"", 49, "faults[1].start", "after the load is over (it lasts 10s)"),
+        ("duration = \"3s\"", "duration = \"0s\"", 44, "faults[0].duration", "longer than 0s"),
+        ("ask_latency = \"1s..2s\"", "ask_latency = \"2s..1s\"", 38, "ask_latency", "lower bound"),
+        ("kind = \"timeout\"", "kind = \"timeout\"\ncolour = 1", 43, "faults.colour", "unknown field `colour`"),
+        ("start = \"2s\"\n", "", 40, "faults", "missing field `start`"),
+    ];
+    for (find, replace, line, field, message) in cases {
+        check_error(&with_external(find, replace), line, &format!("external_api.{field}"), message);
+    }
 }

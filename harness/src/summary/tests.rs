@@ -56,6 +56,7 @@ fn summary(status: Status, rules: &[&str]) -> Summary {
         harness: &harness,
         exits: 0,
         restarts: 0,
+        external_api: ExternalCalls::default(),
     })
 }
 
@@ -82,7 +83,7 @@ fn json_has_the_documented_shape() {
     let keys = |v: &serde_json::Value| v.as_object().unwrap().keys().cloned().collect::<Vec<_>>().join(",");
     assert_eq!(
         keys(&json),
-        "actions,bot,by_action,duration_s,error_rate,errors,generator,latency_ms,scenario,schema_version,service_ms,slos,status,throughput_per_s,verdict"
+        "actions,bot,by_action,duration_s,error_rate,errors,external_api,generator,latency_ms,scenario,schema_version,service_ms,slos,status,throughput_per_s,verdict"
     );
     assert_eq!(json["schema_version"], 1);
     assert_eq!(json["status"], "bot_crashed");
@@ -93,6 +94,8 @@ fn json_has_the_documented_shape() {
         keys(&json["bot"]),
         "cpu_mean_pct,cpu_peak_pct,exits,restarts,rss_drift_mb_per_h,rss_end_mb,rss_peak_mb,rss_start_mb"
     );
+    assert_eq!(keys(&json["external_api"]), "ask,quote");
+    assert_eq!(keys(&json["external_api"]["ask"]), "errors,ok,timeouts");
     assert_eq!(keys(&json["slos"][0]), "metric,name,observed,passed,threshold");
     assert_eq!(json["slos"][0]["metric"], "p99");
 }
