@@ -83,7 +83,8 @@ pub struct BotResources {
     pub rss_start_mb: f64,
     pub rss_peak_mb: f64,
     pub rss_end_mb: f64,
-    pub rss_drift_mb_per_h: f64,
+    /// `null` when the run is too short to tell a drift from the warm-up (see `drift_mb_per_h`).
+    pub rss_drift_mb_per_h: Option<f64>,
     pub cpu_mean_pct: f64,
     pub cpu_peak_pct: f64,
     pub exits: u32,
@@ -182,7 +183,7 @@ impl Summary {
                 rss_start_mb: i.bot.first().map_or(0.0, |p| p.rss_mb),
                 rss_peak_mb: i.bot.iter().map(|p| p.rss_mb).fold(0.0, f64::max),
                 rss_end_mb: i.bot.last().map_or(0.0, |p| p.rss_mb),
-                rss_drift_mb_per_h: round3(drift_mb_per_h(i.bot)),
+                rss_drift_mb_per_h: drift_mb_per_h(i.bot).map(round3),
                 cpu_mean_pct: round3(mean(i.bot.iter().map(|p| p.cpu_pct))),
                 cpu_peak_pct: i.bot.iter().map(|p| p.cpu_pct).fold(0.0, f64::max),
                 exits: i.exits,
@@ -208,26 +209,38 @@ fn mean(values: impl Iterator<Item = f64>) -> f64 {
     }
 }
 
-/// The least-squares slope of RSS over time, in MB per hour, after dropping the first tenth of the samples
-/// (allocators and caches warm up). Zero with fewer than three samples left.
-pub fn drift_mb_per_h(points: &[Point]) -> f64 {
-    let points = &points[points.len() / 10..];
-    if points.len() < 3 {
-        return 0.0;
+/// Samples the drift fit leaves out at the start: allocators, caches and pools grow there without leaking.
+const WARM_UP_MIN_S: f64 = 5.0;
+/// The shortest span of samples after the warm-up that a drift is estimated from.
+const DRIFT_MIN_SPAN_S: f64 = 10.0;
+/// The fit uses at most this many evenly spaced samples (a 72-hour run has 259,200), so that its pairs stay few.
+const DRIFT_MAX_POINTS: usize = 600;
+
+/// How fast the bot's RSS grows, in MB per hour: the Theil–Sen slope (the median of the slopes between every two
+/// samples, which a few outliers such as a GC pause or a burst cannot tilt) after the warm-up, the first tenth of
+/// the run and at least its first 5 s. `None` when less than 10 s of samples remain: a short run has no drift to
+/// tell apart from its warm-up.
+pub fn drift_mb_per_h(points: &[Point]) -> Option<f64> {
+    let (first, last) = (points.first()?.t_s, points.last()?.t_s);
+    let warm_up_end = first + WARM_UP_MIN_S.max((last - first) / 10.0);
+    let kept: Vec<&Point> = points.iter().filter(|p| p.t_s >= warm_up_end).collect();
+    if kept.len() < 3 || last - kept[0].t_s < DRIFT_MIN_SPAN_S {
+        return None;
     }
-    let n = points.len() as f64;
-    let mean_t = points.iter().map(|p| p.t_s).sum::<f64>() / n;
-    let mean_y = points.iter().map(|p| p.rss_mb).sum::<f64>() / n;
-    let (mut cov, mut var) = (0.0, 0.0);
-    for p in points {
-        cov += (p.t_s - mean_t) * (p.rss_mb - mean_y);
-        var += (p.t_s - mean_t).powi(2);
+    let stride = kept.len().div_ceil(DRIFT_MAX_POINTS);
+    let sample: Vec<&Point> = kept.into_iter().step_by(stride).collect();
+    let mut slopes = Vec::with_capacity(sample.len() * sample.len() / 2);
+    for (i, a) in sample.iter().enumerate() {
+        for b in &sample[i + 1..] {
+            if b.t_s > a.t_s {
+                slopes.push((b.rss_mb - a.rss_mb) / (b.t_s - a.t_s));
+            }
+        }
     }
-    if var == 0.0 {
-        0.0
-    } else {
-        cov / var * 3600.0
-    }
+    slopes.sort_by(f64::total_cmp);
+    let n = slopes.len();
+    let median = if n % 2 == 1 { slopes[n / 2] } else { (slopes[n / 2 - 1] + slopes[n / 2]) / 2.0 };
+    Some(median * 3600.0)
 }
 
 /// Extra context for `report.md` that is not part of the summary's schema.
@@ -325,17 +338,11 @@ fn write_resources(r: &mut String, s: &Summary, notes: &Notes) {
     let _ = writeln!(r, "\n## Bot resources (with child processes)\n");
     let header = "| RSS start | peak | end | drift | CPU mean | CPU peak | exits | restarts |";
     let _ = writeln!(r, "{header}\n|---:|---:|---:|---:|---:|---:|---:|---:|");
+    let drift = b.rss_drift_mb_per_h.map_or("- (run too short)".to_string(), |d| format!("{d:.1} MB/h"));
     let _ = writeln!(
         r,
-        "| {:.1} MB | {:.1} MB | {:.1} MB | {:.1} MB/h | {:.1}% | {:.1}% | {} | {} |",
-        b.rss_start_mb,
-        b.rss_peak_mb,
-        b.rss_end_mb,
-        b.rss_drift_mb_per_h,
-        b.cpu_mean_pct,
-        b.cpu_peak_pct,
-        b.exits,
-        b.restarts
+        "| {:.1} MB | {:.1} MB | {:.1} MB | {drift} | {:.1}% | {:.1}% | {} | {} |",
+        b.rss_start_mb, b.rss_peak_mb, b.rss_end_mb, b.cpu_mean_pct, b.cpu_peak_pct, b.exits, b.restarts
     );
 }
 

@@ -100,21 +100,43 @@ fn json_has_the_documented_shape() {
     assert_eq!(json["slos"][0]["metric"], "p99");
 }
 
-fn check_drift(rss: &[f64], expected_mb_per_h: f64) {
+/// One sample a second from t = 0 s.
+fn check_drift(rss: &[f64], expected_mb_per_h: Option<f64>) {
     let drift = drift_mb_per_h(&points(rss));
-    assert!((drift - expected_mb_per_h).abs() < 1e-6, "{drift} != {expected_mb_per_h}");
+    match (drift, expected_mb_per_h) {
+        (Some(d), Some(e)) => assert!((d - e).abs() < 1e-6, "{d} != {e}"),
+        (d, e) => assert_eq!(d, e),
+    }
 }
 
 #[test]
-fn drift_is_the_slope_after_warm_up() {
+fn drift_is_the_robust_slope_after_warm_up() {
     // 1 MB per second = 3600 MB per hour.
-    check_drift(&[10.0, 11.0, 12.0, 13.0], 3600.0);
-    check_drift(&[10.0, 10.0, 10.0], 0.0);
-    check_drift(&[10.0, 20.0], 0.0);
-    // The first tenth (here the first point, a warm-up jump) is left out.
-    let mut rss = vec![5.0];
-    rss.extend((0..9).map(|i| 100.0 + f64::from(i) * 0.5));
-    check_drift(&rss, 1800.0);
+    let steady: Vec<f64> = (0..20).map(|i| 10.0 + f64::from(i)).collect();
+    check_drift(&steady, Some(3600.0));
+    check_drift(&[10.0; 30], Some(0.0));
+    // The first 5 s (a warm-up jump) are left out; then 0.5 MB/s.
+    let mut rss = vec![5.0, 50.0, 80.0, 90.0, 95.0];
+    rss.extend((0..20).map(|i| 100.0 + f64::from(i) * 0.5));
+    check_drift(&rss, Some(1800.0));
+    // A few spikes (a burst, a GC pause) do not tilt it.
+    let mut spiky: Vec<f64> = (0..40).map(|i| 100.0 + f64::from(i) * 0.1).collect();
+    spiky[20] = 400.0;
+    spiky[30] = 20.0;
+    check_drift(&spiky, Some(360.0));
+    // Less than 10 s after the warm-up: no estimate, whatever the samples do.
+    check_drift(&[10.0, 11.0, 12.0, 13.0], None);
+    check_drift(&(0..14).map(f64::from).collect::<Vec<_>>(), None);
+    check_drift(&[], None);
+}
+
+#[test]
+fn drift_fits_a_long_run_from_a_bounded_sample() {
+    // 72 hours at one sample a second, growing 2 MB per hour, with a saw-tooth of ±1 MB.
+    let rss: Vec<f64> =
+        (0..72 * 3600).map(|t| 50.0 + f64::from(t) * 2.0 / 3600.0 + f64::from(t % 7) / 3.0 - 1.0).collect();
+    let drift = drift_mb_per_h(&points(&rss)).unwrap();
+    assert!((drift - 2.0).abs() < 0.01, "{drift}");
 }
 
 #[test]
@@ -171,7 +193,7 @@ fn report_snapshot() {
 
         | RSS start | peak | end | drift | CPU mean | CPU peak | exits | restarts |
         |---:|---:|---:|---:|---:|---:|---:|---:|
-        | 50.0 MB | 53.0 MB | 53.0 MB | 2880.0 MB/h | 15.0% | 30.0% | 0 | 0 |
+        | 50.0 MB | 53.0 MB | 53.0 MB | - (run too short) | 15.0% | 30.0% | 0 | 0 |
 
         ## Objectives
 

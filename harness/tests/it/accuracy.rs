@@ -111,3 +111,21 @@ fn an_external_api_outage_shows_where_and_as_long_as_it_was_scheduled() {
         "{events}"
     );
 }
+
+#[test]
+fn an_injected_leak_shows_as_its_drift() {
+    let Some(_guard) = e2e() else { return };
+    let out = out_dir("leak");
+    // 100 updates/s for 25 s, each leaking 50,000 bytes: the bot's RSS grows 5 MB/s, 18,000 MB/h.
+    let body = open_text(20, "TGLOAD_LEAK_BYTES = \"50000\"")
+        .replace("rate_per_s = 50", "rate_per_s = 100")
+        .replace("duration = \"6s\"", "duration = \"25s\"");
+    let output = tgload(&scenario(&out, &body), &out, &[]);
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output));
+    let s = summary(&out);
+    assert_eq!(s["actions"]["sent"].as_u64(), Some(2_500), "{s}");
+    let drift = s["bot"]["rss_drift_mb_per_h"].as_f64().unwrap_or(f64::NAN);
+    assert!((16_200.0..19_800.0).contains(&drift), "drift {drift} MB/h, truth 18,000: {}", s["bot"]);
+    let growth = s["bot"]["rss_end_mb"].as_f64().unwrap() - s["bot"]["rss_start_mb"].as_f64().unwrap();
+    assert!(growth > 100.0, "about 125 MB leaked in all: {}", s["bot"]);
+}
