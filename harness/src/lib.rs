@@ -1,11 +1,14 @@
-//! tgload's harness: runs a scenario against a Telegram bot through mock-telegram and measures it.
+//! tgload's harness: runs a scenario against a Telegram bot through mock-telegram and measures it, and compares
+//! two runs.
 //!
-//! `run::run` is the whole of `tgload run`. The pure parts (scenario parsing, schedules, the collector, SLO
-//! judging, the summary) know nothing of processes or sockets; `driver` (goose users), `bot`, `sampler`,
-//! `services`, `control` and `rundir` do the I/O, and `run` ties them together in one event loop.
+//! `run::run` is the whole of `tgload run`, `compare::run` the whole of `tgload compare`. The pure parts (scenario
+//! parsing, schedules, the collector, SLO judging, the summary, the comparison's verdicts) know nothing of
+//! processes or sockets; `driver` (goose users), `bot`, `sampler`, `services`, `control` and `rundir` do the I/O,
+//! and `run` ties them together in one event loop.
 
 pub mod bot;
 pub mod collector;
+pub mod compare;
 pub mod control;
 pub mod driver;
 pub mod duration;

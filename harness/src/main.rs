@@ -1,11 +1,13 @@
-//! The `tgload` command: parse the command line, call the library, map the outcome to an exit code
-//! (0 objectives hold, 99 they do not, 1 the run failed, 2 bad usage).
+//! The `tgload` command: parse the command line, call the library, map the outcome to an exit code.
+//! `run`: 0 objectives hold, 99 they do not, 1 the run failed, 2 bad usage. `compare`: 0 no metric is worse,
+//! 99 one is, 1 the output could not be written, 2 bad usage or input.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
+use harness::compare::Threshold;
 
 /// Load-test a Telegram bot without Telegram.
 #[derive(Debug, Parser)]
@@ -40,10 +42,42 @@ enum Command {
         #[arg(long)]
         restart: bool,
     },
+    /// Compare two run directories metric by metric: latency percentiles, error rate, throughput, the bot's RSS
+    /// and CPU, and each action's p95. Prints a Markdown table and writes compare.md, compare.json and overlay
+    /// charts.
+    #[command(after_help = COMPARE_HELP)]
+    Compare {
+        /// The reference run directory (written by `tgload run`).
+        #[arg(value_name = "BASE_DIR")]
+        base: PathBuf,
+        /// The run directory judged against it.
+        #[arg(value_name = "CANDIDATE_DIR")]
+        candidate: PathBuf,
+        /// Where to write compare.md, compare.json and the charts [default: CANDIDATE_DIR/compare-<base dir name>].
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+        /// The relative change beyond which a metric is better or worse, e.g. 10% or 0.1.
+        #[arg(long, value_name = "PCT", value_parser = parse_threshold, default_value = "10%")]
+        threshold: Threshold,
+    },
 }
+
+const COMPARE_HELP: &str = "\
+A change within the threshold, or smaller than its metric's noise floor (such as 1 ms of latency; compare.md \
+lists them), is `same`. Runs of different scenarios are still compared, with a warning.
+
+Exit codes:
+  0   no metric is worse
+  99  at least one metric is worse
+  1   the output could not be written
+  2   bad usage or input (a missing or malformed summary.json, another schema_version)";
 
 fn parse_duration(text: &str) -> Result<Duration, String> {
     harness::duration::parse(text)
+}
+
+fn parse_threshold(text: &str) -> Result<Threshold, String> {
+    Threshold::parse(text)
 }
 
 fn main() -> ExitCode {
@@ -58,17 +92,24 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
         .init();
-    let Command::Run { scenario, out, users, duration, webhook, bot_cmd, restart } = cli.command;
-    let options = harness::Options {
-        scenario,
-        out,
-        users,
-        duration,
-        webhook,
-        bot_cmd,
-        restart,
-        command_line: std::env::args().collect(),
-    };
+    match cli.command {
+        Command::Run { scenario, out, users, duration, webhook, bot_cmd, restart } => run(harness::Options {
+            scenario,
+            out,
+            users,
+            duration,
+            webhook,
+            bot_cmd,
+            restart,
+            command_line: std::env::args().collect(),
+        }),
+        Command::Compare { base, candidate, out, threshold } => {
+            compare(&harness::compare::Options { base, candidate, out, threshold })
+        }
+    }
+}
+
+fn run(options: harness::Options) -> ExitCode {
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(runtime) => runtime,
         Err(e) => {
@@ -84,6 +125,20 @@ fn main() -> ExitCode {
         }
         Err(e) => {
             eprintln!("tgload: {e}");
+            ExitCode::from(if e.is_usage() { 2 } else { 1 })
+        }
+    }
+}
+
+fn compare(options: &harness::compare::Options) -> ExitCode {
+    match harness::compare::run(options) {
+        Ok(outcome) => {
+            println!("{}", outcome.markdown);
+            eprintln!("tgload: comparison in {}", outcome.out.display());
+            ExitCode::from(outcome.exit_code())
+        }
+        Err(e) => {
+            eprintln!("tgload compare: {e}");
             ExitCode::from(if e.is_usage() { 2 } else { 1 })
         }
     }

@@ -1,8 +1,10 @@
-//! End-to-end tests of `tgload run`: the real binary, the in-process mock and the bundled bot, on loopback.
-//! They take seconds each, so they run only with `TGLOAD_E2E=1` (CI sets it); without it they pass at once.
-//! Runs are serialized: latency assertions must not compete with each other for two cores.
+//! The `tgload` binary's tests. `run` and `accuracy` are end-to-end tests of `tgload run`: the real binary, the
+//! in-process mock and the bundled bot, on loopback. They take seconds each, so they run only with `TGLOAD_E2E=1`
+//! (CI sets it); without it they pass at once. Runs are serialized: latency assertions must not compete with each
+//! other for two cores. `compare` runs `tgload compare` on synthetic run directories, always.
 
 mod accuracy;
+mod compare;
 mod run;
 
 use std::path::{Path, PathBuf};
