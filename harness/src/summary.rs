@@ -74,6 +74,9 @@ pub struct ByAction {
 pub struct Generator {
     pub late_p99_ms: f64,
     pub late_max_ms: f64,
+    /// What the harness adds before the bot can see an action: due → enqueued in the mock (zeros if none).
+    pub overhead_p50_ms: f64,
+    pub overhead_p99_ms: f64,
     pub cpu_pct: f64,
     pub rss_mb: f64,
 }
@@ -150,6 +153,7 @@ impl Summary {
         let t = i.totals;
         let errors = t.errors.total();
         let late = Percentiles::of(&t.late);
+        let overhead = Percentiles::of(&t.overhead);
         let passed = i.status == Status::Completed && i.slos.iter().all(|v| v.passed);
         Summary {
             schema_version: SCHEMA_VERSION,
@@ -176,6 +180,8 @@ impl Summary {
             generator: Generator {
                 late_p99_ms: late.p99,
                 late_max_ms: late.max,
+                overhead_p50_ms: overhead.p50,
+                overhead_p99_ms: overhead.p99,
                 cpu_pct: round3(mean(i.harness.iter().map(|p| p.cpu_pct))),
                 rss_mb: round3(i.harness.iter().map(|p| p.rss_mb).fold(0.0, f64::max)),
             },
@@ -252,8 +258,6 @@ pub struct Notes {
     pub failures: Vec<String>,
     /// Menu button presses replaced by another action: the menu had left the mock's bounded chat history.
     pub callbacks_lost: usize,
-    /// What the harness adds before the bot sees an action (due → enqueued in the mock), p50 and p99 in ms.
-    pub overhead_ms: Option<(f64, f64)>,
     /// The mock's own view (`/control/bots/{token}/stats`), if it could be read.
     pub mock_stats: Option<serde_json::Value>,
     pub charts: Vec<String>,
@@ -283,7 +287,7 @@ pub fn report(s: &Summary, notes: &Notes) -> String {
     write_latency(&mut r, s);
     write_by_action(&mut r, s);
     write_actions(&mut r, s);
-    write_resources(&mut r, s, notes);
+    write_resources(&mut r, s);
     write_external_api(&mut r, s);
     write_objectives(&mut r, s);
     write_notes(&mut r, notes);
@@ -327,9 +331,9 @@ fn write_actions(r: &mut String, s: &Summary) {
         writeln!(r, "| {} | {} | {} | {} | {} |", e.timeout, e.bot_api_error, e.bot_crashed, e.sent_late, e.transport);
 }
 
-fn write_resources(r: &mut String, s: &Summary, notes: &Notes) {
+fn write_resources(r: &mut String, s: &Summary) {
     let (g, b) = (&s.generator, &s.bot);
-    let overhead = notes.overhead_ms.map_or("-".to_string(), |(p50, p99)| format!("{} / {} ms", ms(p50), ms(p99)));
+    let overhead = format!("{} / {} ms", ms(g.overhead_p50_ms), ms(g.overhead_p99_ms));
     let _ = writeln!(r, "\n## Generator health\n");
     let header = "| send lateness p99 | max | harness overhead p50 / p99 | CPU (harness + mock) | RSS peak |";
     let _ = writeln!(r, "{header}\n|---:|---:|---:|---:|---:|");

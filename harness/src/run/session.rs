@@ -580,11 +580,6 @@ impl Session {
             users: self.schedule.peak_users(),
             failures: self.load.failures.clone(),
             callbacks_lost: self.load.callbacks_lost,
-            overhead_ms: {
-                let h = &self.load.collector.totals().overhead;
-                let ms = |q: f64| h.value_at_quantile(q) as f64 / 1e3;
-                (!h.is_empty()).then(|| (ms(0.5), ms(0.99)))
-            },
             mock_stats: self.control.stats().await.ok(),
             charts: Vec::new(),
         };

@@ -189,6 +189,11 @@ fn shipped_scenarios_parse() {
     }
     names.sort();
     assert_eq!(names, ["faults", "load-10k", "load-1k", "load-5k", "smoke"]);
+    // The benchmarks' scenarios (`cargo xtask bench`) too.
+    for name in ["echo", "overhead"] {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("benches/{name}.toml"));
+        Scenario::load(&path).unwrap_or_else(|e| panic!("{e}"));
+    }
 }
 
 /// An `[external_api]` section for `GOOD`, whose last line is 35.

@@ -20,7 +20,7 @@ fn totals(n: u64) -> Collector {
             done_us: answered_us,
             outcome: Outcome::Answered { answered_us },
             queue_us: Some(100),
-            enqueued_us: None,
+            enqueued_us: Some(T0 + 1_200),
             kind: "text".into(),
         });
     }
@@ -89,7 +89,7 @@ fn json_has_the_documented_shape() {
     assert_eq!(json["status"], "bot_crashed");
     assert_eq!(keys(&json["errors"]), "bot_api_error,bot_crashed,sent_late,timeout,transport");
     assert_eq!(keys(&json["latency_ms"]), "max,mean,p50,p95,p99,p999");
-    assert_eq!(keys(&json["generator"]), "cpu_pct,late_max_ms,late_p99_ms,rss_mb");
+    assert_eq!(keys(&json["generator"]), "cpu_pct,late_max_ms,late_p99_ms,overhead_p50_ms,overhead_p99_ms,rss_mb");
     assert_eq!(
         keys(&json["bot"]),
         "cpu_mean_pct,cpu_peak_pct,exits,restarts,rss_drift_mb_per_h,rss_end_mb,rss_peak_mb,rss_start_mb"
@@ -147,7 +147,6 @@ fn report_snapshot() {
         users: 10,
         failures: vec!["404 Not Found: chat not found".into()],
         callbacks_lost: 3,
-        overhead_ms: Some((0.42, 1.5)),
         mock_stats: Some(
             serde_json::json!({"actions": {"sent": 101, "answered": 100, "timed_out": 1}, "unprompted": 0, "bot_calls": 104,
             "timings": {"end_to_end_us": {"p50": 500_200, "p99": 990_200}, "queue_wait_us": {"p50": 90, "p99": 400}, "handling_us": {"p50": 3000, "p99": 9000}}}),
@@ -187,7 +186,7 @@ fn report_snapshot() {
 
         | send lateness p99 | max | harness overhead p50 / p99 | CPU (harness + mock) | RSS peak |
         |---:|---:|---:|---:|---:|
-        | 1.00 ms | 1.00 ms | 0.42 / 1.50 ms | 15.0% | 30.0 MB |
+        | 1.00 ms | 1.00 ms | 1.20 / 1.20 ms | 15.0% | 30.0 MB |
 
         ## Bot resources (with child processes)
 

@@ -1,0 +1,308 @@
+//! Project automation, run as `cargo xtask <task>`. Today that is the benchmarks recorded in
+//! `harness/BENCHMARKS.md`: each is a real `tgload run` of a committed scenario against the bundled bot, measured
+//! from its run directory and, for what a process cannot report about itself, from outside (the tgload process's
+//! peak RSS and open files, read from /proc while it runs). It measures and prints; it asserts nothing.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+use serde_json::Value;
+
+const USAGE: &str = "usage: cargo xtask bench [all | users | echo [RATE...] | overhead]
+
+  users     10,000 users, 1-3 s think time, the full mix (scenarios/load-10k.toml): tgload's peak RSS and open files
+  echo      the highest answer rate: harness/benches/echo.toml at each offered rate (default 4000 5000 6000 7000)
+  overhead  the harness's own latency against the mock's in-process timing (harness/benches/overhead.toml)
+
+Results are printed as Markdown and appended to target/bench/results.md; run directories go to target/bench/.";
+
+/// No benchmark run may take longer than this; tgload bounds itself, this is the backstop.
+const RUN_LIMIT: Duration = Duration::from_secs(15 * 60);
+const DEFAULT_RATES: [u32; 4] = [4000, 5000, 6000, 7000];
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let result = match args.as_slice() {
+        ["bench"] | ["bench", "all"] => Bench::new().and_then(|b| b.all()),
+        ["bench", "users"] => Bench::new().and_then(|b| b.users()),
+        ["bench", "echo", rates @ ..] => parse_rates(rates).and_then(|r| Bench::new()?.echo(&r)),
+        ["bench", "overhead"] => Bench::new().and_then(|b| b.overhead()),
+        _ => {
+            eprintln!("{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("xtask: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn parse_rates(rates: &[&str]) -> Result<Vec<u32>> {
+    if rates.is_empty() {
+        return Ok(DEFAULT_RATES.to_vec());
+    }
+    rates.iter().map(|r| r.parse().with_context(|| format!("`{r}` is not a rate in actions per second"))).collect()
+}
+
+struct Bench {
+    root: PathBuf,
+    out: PathBuf,
+}
+
+/// One finished `tgload run`: its files, and what was seen of its process from outside.
+struct Measured {
+    summary: Value,
+    mock: Value,
+    /// The peak resident set (`VmHWM`) in MiB, 2^20 bytes.
+    peak_rss_mib: f64,
+    peak_open_files: usize,
+}
+
+impl Bench {
+    /// Builds the release binaries the benchmarks run.
+    fn new() -> Result<Bench> {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().context("xtask has no parent directory")?;
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let status = Command::new(cargo)
+            .current_dir(root)
+            .args(["build", "--release", "-p", "harness", "-p", "bot-under-test"])
+            .status()
+            .context("run cargo build")?;
+        if !status.success() {
+            bail!("cargo build --release failed");
+        }
+        let out = root.join("target/bench");
+        std::fs::create_dir_all(&out).with_context(|| format!("create {}", out.display()))?;
+        Ok(Bench { root: root.to_path_buf(), out })
+    }
+
+    fn all(&self) -> Result<()> {
+        self.users()?;
+        self.echo(&DEFAULT_RATES)?;
+        self.overhead()
+    }
+
+    fn users(&self) -> Result<()> {
+        let m = self.run(&self.root.join("scenarios/load-10k.toml"), "users")?;
+        let s = &m.summary;
+        let mut table = Table::new(
+            "10,000 users, 1-3 s think time, full mix (scenarios/load-10k.toml)",
+            &["sent", "answered", "errors", "answered/s", "e2e p50", "p95", "p99", "tgload peak RSS", "open files"],
+        );
+        table.row(vec![
+            int(s, "/actions/sent"),
+            int(s, "/actions/answered"),
+            int(s, "/actions/errors"),
+            num(s, "/throughput_per_s", 0, ""),
+            num(s, "/latency_ms/p50", 1, " ms"),
+            num(s, "/latency_ms/p95", 1, " ms"),
+            num(s, "/latency_ms/p99", 1, " ms"),
+            format!("{:.0} MiB ({:.0} MB)", m.peak_rss_mib, m.peak_rss_mib * 1.048_576),
+            m.peak_open_files.to_string(),
+        ]);
+        self.record(&table)
+    }
+
+    fn echo(&self, rates: &[u32]) -> Result<()> {
+        let template_path = self.root.join("harness/benches/echo.toml");
+        let template =
+            std::fs::read_to_string(&template_path).with_context(|| format!("read {}", template_path.display()))?;
+        let mut table = Table::new(
+            "Highest answer rate, echo only (harness/benches/echo.toml, 2,000 users, open pacing, 20 s)",
+            &["offered /s", "answered /s", "errors", "e2e p50", "e2e p99", "service p99", "tgload CPU", "bot CPU"],
+        );
+        for rate in rates {
+            let text = with_rate(&template, *rate).with_context(|| template_path.display().to_string())?;
+            let scenario = self.out.join(format!("echo-{rate}.toml"));
+            std::fs::write(&scenario, text).with_context(|| format!("write {}", scenario.display()))?;
+            let s = self.run(&scenario, &format!("echo-{rate}"))?.summary;
+            table.row(vec![
+                rate.to_string(),
+                num(&s, "/throughput_per_s", 0, ""),
+                int(&s, "/actions/errors"),
+                num(&s, "/latency_ms/p50", 1, " ms"),
+                num(&s, "/latency_ms/p99", 1, " ms"),
+                num(&s, "/service_ms/p99", 1, " ms"),
+                num(&s, "/generator/cpu_pct", 0, " %"),
+                num(&s, "/bot/cpu_mean_pct", 0, " %"),
+            ]);
+        }
+        self.record(&table)
+    }
+
+    fn overhead(&self) -> Result<()> {
+        let m = self.run(&self.root.join("harness/benches/overhead.toml"), "overhead")?;
+        let (s, mock) = (&m.summary, &m.mock);
+        let handling = |q: &str| {
+            mock.pointer(&format!("/timings/handling_us/{q}"))
+                .and_then(Value::as_f64)
+                .map_or("-".into(), |us| format!("{:.2} ms", us / 1e3))
+        };
+        let mut table = Table::new(
+            "The harness's own latency (harness/benches/overhead.toml: 200 actions/s, the bot waits 50 ms)",
+            &["", "p50", "p99"],
+        );
+        table.row(vec![
+            "end to end, as tgload reports it".into(),
+            num(s, "/latency_ms/p50", 2, " ms"),
+            num(s, "/latency_ms/p99", 2, " ms"),
+        ]);
+        table.row(vec!["the bot's handling, timed in the mock".into(), handling("p50"), handling("p99")]);
+        table.row(vec![
+            "harness overhead (due → enqueued in the mock)".into(),
+            num(s, "/generator/overhead_p50_ms", 2, " ms"),
+            num(s, "/generator/overhead_p99_ms", 2, " ms"),
+        ]);
+        self.record(&table)
+    }
+
+    /// Runs `tgload run <scenario>` into `target/bench/<name>`, sampling its process until it exits.
+    fn run(&self, scenario: &Path, name: &str) -> Result<Measured> {
+        let dir = self.out.join(name);
+        let _ = std::fs::remove_dir_all(&dir);
+        let mut child = Command::new(self.root.join("target/release/tgload"))
+            .arg("run")
+            .arg(scenario)
+            .arg("--out")
+            .arg(&dir)
+            .stdout(Stdio::null())
+            .spawn()
+            .context("start target/release/tgload")?;
+        let proc = PathBuf::from(format!("/proc/{}", child.id()));
+        let (mut peak_rss_kb, mut peak_open_files) = (0_u64, 0_usize);
+        let started = Instant::now();
+        let status = loop {
+            if let Some(status) = child.try_wait().context("wait for tgload")? {
+                break status;
+            }
+            peak_rss_kb = peak_rss_kb.max(high_water_kb(&proc).unwrap_or(0));
+            peak_open_files = peak_open_files.max(std::fs::read_dir(proc.join("fd")).map_or(0, |d| d.count()));
+            if started.elapsed() > RUN_LIMIT {
+                let _ = child.kill();
+                bail!("{name}: tgload ran longer than {} s", RUN_LIMIT.as_secs());
+            }
+            std::thread::sleep(Duration::from_millis(250));
+        };
+        // 0 objectives held, 99 they did not: both are measurements. Anything else is a failed run.
+        if !matches!(status.code(), Some(0 | 99)) {
+            bail!("{name}: tgload exited with {status}; see {}", dir.display());
+        }
+        Ok(Measured {
+            summary: read_json(&dir.join("summary.json"))?,
+            mock: read_json(&dir.join("mock-stats.json"))?,
+            peak_rss_mib: peak_rss_kb as f64 / 1024.0,
+            peak_open_files,
+        })
+    }
+
+    /// Prints a table and appends it to `target/bench/results.md`.
+    fn record(&self, table: &Table) -> Result<()> {
+        let text = table.markdown();
+        println!("{text}");
+        let path = self.out.join("results.md");
+        let mut all = std::fs::read_to_string(&path).unwrap_or_default();
+        all.push_str(&text);
+        std::fs::write(&path, all).with_context(|| format!("write {}", path.display()))
+    }
+}
+
+/// `VmHWM`, the process's peak resident set so far, in kB.
+fn high_water_kb(proc: &Path) -> Option<u64> {
+    let status = std::fs::read_to_string(proc.join("status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+fn read_json(path: &Path) -> Result<Value> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("read {}", path.display()))?;
+    serde_json::from_str(&text).with_context(|| format!("parse {}", path.display()))
+}
+
+/// The scenario text with its `rate_per_s` line set to `rate`.
+fn with_rate(template: &str, rate: u32) -> Result<String> {
+    let mut found = false;
+    let lines: Vec<String> = template
+        .lines()
+        .map(|line| match line.trim_start().starts_with("rate_per_s") {
+            true => {
+                found = true;
+                format!("rate_per_s = {rate}")
+            }
+            false => line.to_string(),
+        })
+        .collect();
+    if !found {
+        bail!("no `rate_per_s` line to set");
+    }
+    Ok(lines.join("\n") + "\n")
+}
+
+fn int(v: &Value, pointer: &str) -> String {
+    v.pointer(pointer).and_then(Value::as_u64).map_or("-".into(), |n| n.to_string())
+}
+
+fn num(v: &Value, pointer: &str, decimals: usize, unit: &str) -> String {
+    v.pointer(pointer).and_then(Value::as_f64).map_or("-".into(), |x| format!("{x:.decimals$}{unit}"))
+}
+
+struct Table {
+    title: String,
+    header: Vec<String>,
+    rows: Vec<Vec<String>>,
+}
+
+impl Table {
+    fn new(title: &str, header: &[&str]) -> Table {
+        Table { title: title.into(), header: header.iter().map(|h| h.to_string()).collect(), rows: Vec::new() }
+    }
+
+    fn row(&mut self, cells: Vec<String>) {
+        self.rows.push(cells);
+    }
+
+    fn markdown(&self) -> String {
+        let line = |cells: &[String]| format!("| {} |\n", cells.join(" | "));
+        let mut text = format!("\n### {}\n\n", self.title);
+        text.push_str(&line(&self.header));
+        // The first column names the row, the others are numbers.
+        let align: Vec<String> = (0..self.header.len()).map(|i| if i == 0 { "---" } else { "---:" }.into()).collect();
+        text.push_str(&line(&align));
+        for row in &self.rows {
+            text.push_str(&line(row));
+        }
+        text
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sets_the_rate_or_says_it_cannot() {
+        let text = with_rate("[pacing]\nmode = \"open\"\n  rate_per_s = 4000\n", 7000).unwrap();
+        assert_eq!(text, "[pacing]\nmode = \"open\"\nrate_per_s = 7000\n");
+        assert!(with_rate("[pacing]\nmode = \"closed\"\n", 7000).is_err());
+    }
+
+    #[test]
+    fn tables_are_markdown() {
+        let mut table = Table::new("t", &["a", "b"]);
+        table.row(vec!["1".into(), "2".into()]);
+        assert_eq!(table.markdown(), "\n### t\n\n| a | b |\n| --- | ---: |\n| 1 | 2 |\n");
+    }
+
+    #[test]
+    fn rates_parse() {
+        assert_eq!(parse_rates(&[]).unwrap(), DEFAULT_RATES);
+        assert_eq!(parse_rates(&["10", "20"]).unwrap(), [10, 20]);
+        assert!(parse_rates(&["fast"]).is_err());
+    }
+}
