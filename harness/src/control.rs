@@ -1,12 +1,14 @@
-//! The harness's side of mock-telegram's control API (`docs/control-api.md`): registering the bot, waiting
-//! for it to poll, creating group chats, and the wire shape of an action and its answer. This is the only
-//! way the harness talks to the mock. Replies are read leniently (unknown fields ignored): the mock owns them.
+//! The harness's side of mock-telegram's control API (`docs/control-api.md`): registering the bot, waiting for it
+//! to poll, creating group chats, scheduling Bot API faults, and the wire shape of an action and its answer. This is
+//! the only way the harness talks to the mock. Replies are read leniently (unknown fields ignored): the mock owns
+//! them.
 
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
 use crate::error::Error;
+use crate::scenario::{BotApiEffect, Fault, Target};
 
 /// A control API client for one bot.
 #[derive(Clone)]
@@ -84,6 +86,45 @@ pub struct Timings {
     pub answered: Option<u64>,
 }
 
+/// One Bot API fault window, as put to `/control/bots/{token}/faults`: the scenario's window at its moment.
+#[derive(Debug, Serialize)]
+pub struct FaultWindow<'a> {
+    pub methods: &'a [String],
+    pub start_us: u64,
+    pub duration_ms: u64,
+    pub effect: FaultEffect,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum FaultEffect {
+    Error {
+        error_code: u16,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        retry_after: Option<u64>,
+    },
+    Delay {
+        delay_ms: u64,
+    },
+}
+
+impl FaultWindow<'_> {
+    /// The Bot API window of `fault` in a load that started at `t0_us` (unix µs); `None` for other targets.
+    pub fn of(fault: &Fault, t0_us: u64) -> Option<FaultWindow<'_>> {
+        let Target::BotApi { methods, effect } = &fault.target else { return None };
+        let effect = match *effect {
+            BotApiEffect::Error { error_code, retry_after } => FaultEffect::Error { error_code, retry_after },
+            BotApiEffect::Delay { delay } => FaultEffect::Delay { delay_ms: delay.as_millis() as u64 },
+        };
+        Some(FaultWindow {
+            methods,
+            start_us: t0_us + fault.start.as_micros() as u64,
+            duration_ms: fault.duration.as_millis() as u64,
+            effect,
+        })
+    }
+}
+
 #[derive(Deserialize)]
 struct ErrorBody {
     error: String,
@@ -145,6 +186,20 @@ impl Control {
         let created: Created =
             serde_json::from_slice(&bytes).map_err(|e| Error::Control(format!("POST {url}: {e}")))?;
         Ok(created.chat_id)
+    }
+
+    /// Replaces the bot's Bot API fault windows in the mock.
+    pub async fn set_faults(&self, windows: &[FaultWindow<'_>]) -> Result<(), Error> {
+        let url = format!("{}/control/bots/{}/faults", self.base, self.token);
+        let body = serde_json::json!({ "windows": windows });
+        let response =
+            self.client.put(&url).json(&body).send().await.map_err(|e| Error::Control(format!("PUT {url}: {e}")))?;
+        let status = response.status();
+        if status.is_success() {
+            return Ok(());
+        }
+        let bytes = response.bytes().await.unwrap_or_default();
+        Err(Error::Control(format!("PUT {url}: {status}: {}", error_text(&bytes))))
     }
 
     async fn get_json<T: for<'de> Deserialize<'de>>(&self, path: &str) -> Result<T, Error> {
@@ -212,5 +267,17 @@ mod tests {
         .unwrap();
         assert!(timeout.answer.is_none() && timeout.timings_us.delivered.is_none());
         assert_eq!(error_text(br#"{"error": "chat not found"}"#), "chat not found");
+        let methods = vec!["sendMessage".to_string()];
+        let flood = BotApiEffect::Error { error_code: 429, retry_after: Some(3) };
+        let fault = Fault {
+            start: Duration::from_secs(2),
+            duration: Duration::from_millis(1500),
+            target: Target::BotApi { methods, effect: flood },
+        };
+        assert_eq!(
+            serde_json::to_value(FaultWindow::of(&fault, 1_000_000).unwrap()).unwrap(),
+            serde_json::json!({"methods": ["sendMessage"], "start_us": 3_000_000, "duration_ms": 1500,
+                               "effect": {"kind": "error", "error_code": 429, "retry_after": 3}})
+        );
     }
 }

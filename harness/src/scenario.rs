@@ -2,6 +2,7 @@
 //! TOML (`file` holds the raw shape) and validated into the domain types below; every error names the file,
 //! line, column and field. `scenarios/README.md` documents the format; this module is its authority.
 
+mod faults;
 mod file;
 
 use std::collections::BTreeMap;
@@ -16,6 +17,8 @@ use toml::Spanned;
 use crate::duration;
 use crate::error::Error;
 use crate::slo::Rule;
+
+pub use faults::{BotApiEffect, Endpoint, ExternalApi, ExternalFault, Fault, Target};
 
 /// Upper bound on users, so a typo cannot ask goose to pre-build a million users.
 pub const MAX_USERS: u64 = 100_000;
@@ -39,6 +42,8 @@ pub struct Scenario {
     pub sustained: Option<Duration>,
     pub bot: BotSettings,
     pub external_api: ExternalApi,
+    /// Fault windows on the external API and on the Bot API, in the order the file gives them.
+    pub faults: Vec<Fault>,
 }
 
 /// One step of the load: ramp from the previous step's users to `users` over `ramp`, then hold.
@@ -117,61 +122,6 @@ pub struct BotSettings {
     pub env: BTreeMap<String, String>,
 }
 
-/// The external API mock the bundled bot calls: each endpoint's latency and the faults scheduled on it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct ExternalApi {
-    #[serde(serialize_with = "ser::range")]
-    pub quote_latency: Range<Duration>,
-    #[serde(serialize_with = "ser::range")]
-    pub ask_latency: Range<Duration>,
-    pub faults: Vec<Fault>,
-}
-
-/// A window, timed from the load's start, during which one endpoint fails.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Fault {
-    pub endpoint: Endpoint,
-    pub kind: FaultKind,
-    #[serde(serialize_with = "ser::secs")]
-    pub start: Duration,
-    #[serde(serialize_with = "ser::secs")]
-    pub duration: Duration,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Endpoint {
-    Quote,
-    Ask,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum FaultKind {
-    /// HTTP 500 after the usual latency.
-    Error,
-    /// No answer until long after any client timeout.
-    Timeout,
-}
-
-impl Endpoint {
-    pub fn name(self) -> &'static str {
-        match self {
-            Endpoint::Quote => "quote",
-            Endpoint::Ask => "ask",
-        }
-    }
-}
-
-impl FaultKind {
-    pub fn name(self) -> &'static str {
-        match self {
-            FaultKind::Error => "error",
-            FaultKind::Timeout => "timeout",
-        }
-    }
-}
-
 impl Mix {
     /// Picks an action with probability proportional to its weight.
     pub fn pick(&self, rng: &mut impl Rng) -> &Action {
@@ -245,7 +195,7 @@ impl Scenario {
             step.ramp = step.ramp.mul_f64(factor);
             step.hold = step.hold.mul_f64(factor);
         }
-        for fault in &mut self.external_api.faults {
+        for fault in &mut self.faults {
             fault.start = fault.start.mul_f64(factor);
             fault.duration = fault.duration.mul_f64(factor);
         }
@@ -296,7 +246,8 @@ fn build(raw: file::File, stem: String, fail: Fail<'_>) -> Result<Scenario, Erro
         slos,
         sustained,
         bot: BotSettings { args: raw.bot.args, env: raw.bot.env },
-        external_api: build_external_api(&raw.external_api, load_duration, fail)?,
+        external_api: faults::build_external_api(&raw.external_api, fail)?,
+        faults: faults::build_faults(&raw.external_api.faults, &raw.bot_api.faults, load_duration, fail)?,
     })
 }
 
@@ -480,49 +431,6 @@ fn build_chats(chats: &file::Chats, fail: Fail<'_>) -> Result<Chats, Error> {
         Some(s) => return Err(fail(&s.span(), "chats.group_size", "must lie between 1 and 10000".into())),
     };
     Ok(Chats { group_share, group_size })
-}
-
-fn build_external_api(raw: &file::ExternalApi, load: Duration, fail: Fail<'_>) -> Result<ExternalApi, Error> {
-    let latency = |value: &Option<Spanned<String>>, field: &str, default: &str| match value {
-        Some(v) => duration::parse_range(v.get_ref()).map_err(|m| fail(&v.span(), field, m)),
-        None => duration::parse_range(default).map_err(|m| fail(&(0..0), field, m)),
-    };
-    let mut faults = Vec::new();
-    for (i, spanned) in raw.faults.iter().enumerate() {
-        let f = spanned.get_ref();
-        let field = |name: &str| format!("external_api.faults[{i}].{name}");
-        let endpoint = match f.endpoint.get_ref().as_str() {
-            "quote" | "/quote" => Endpoint::Quote,
-            "ask" | "/ask" => Endpoint::Ask,
-            other => {
-                let message = format!("unknown endpoint `{other}` (use \"quote\" or \"ask\")");
-                return Err(fail(&f.endpoint.span(), &field("endpoint"), message));
-            }
-        };
-        let kind = match f.kind.get_ref().as_str() {
-            "error" => FaultKind::Error,
-            "timeout" => FaultKind::Timeout,
-            other => {
-                let message = format!("unknown kind `{other}` (use \"error\" or \"timeout\")");
-                return Err(fail(&f.kind.span(), &field("kind"), message));
-            }
-        };
-        let start = spanned_duration(&f.start, &field("start"), fail)?;
-        if start >= load {
-            let message = format!("starts after the load is over (it lasts {})", duration::format(load));
-            return Err(fail(&f.start.span(), &field("start"), message));
-        }
-        let length = spanned_duration(&f.duration, &field("duration"), fail)?;
-        if length.is_zero() {
-            return Err(fail(&f.duration.span(), &field("duration"), "must be longer than 0s".into()));
-        }
-        faults.push(Fault { endpoint, kind, start, duration: length });
-    }
-    Ok(ExternalApi {
-        quote_latency: latency(&raw.quote_latency, "external_api.quote_latency", "5ms..30ms")?,
-        ask_latency: latency(&raw.ask_latency, "external_api.ask_latency", "200ms..800ms")?,
-        faults,
-    })
 }
 
 /// Serializers for `meta.json`: spans as seconds, rules as their text.

@@ -2,7 +2,9 @@
 //! API mock the bot calls (`bot_under_test::external_api`). They are only started and stopped here; the
 //! harness talks to the mock over its HTTP control API like any other client.
 
+use std::ops::Range;
 use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -45,33 +47,39 @@ impl Mock {
         if let Some(shutdown) = self.shutdown.take() {
             let _ = shutdown.send(());
         }
-        let _ = tokio::time::timeout(std::time::Duration::from_secs(5), &mut self.task).await;
+        let _ = tokio::time::timeout(Duration::from_secs(5), &mut self.task).await;
         self.task.abort();
     }
 }
 
-/// Starts the external API mock with the scenario's latencies and fault windows. The windows count from the
-/// mock's start until the session calls `set_origin` with the load's start.
-pub async fn start_external_api(settings: &scenario::ExternalApi, seed: u64) -> ExternalApi {
-    let endpoint = |latency: &std::ops::Range<std::time::Duration>, which: scenario::Endpoint| external_api::Endpoint {
-        latency: external_api::Latency::Uniform { min: latency.start, max: latency.end },
-        faults: settings
-            .faults
-            .iter()
-            .filter(|f| f.endpoint == which)
-            .map(|f| external_api::FaultWindow {
+/// Starts the external API mock with the scenario's latencies and its external API fault windows. The windows
+/// count from the mock's start until the session calls `set_origin` with the load's start.
+pub async fn start_external_api(
+    latencies: &scenario::ExternalApi,
+    faults: &[scenario::Fault],
+    seed: u64,
+) -> ExternalApi {
+    let windows = |which: scenario::Endpoint| {
+        let windows = faults.iter().filter_map(|f| match f.target {
+            scenario::Target::ExternalApi { endpoint, kind } if endpoint == which => Some(external_api::FaultWindow {
                 start: f.start,
                 duration: f.duration,
-                kind: match f.kind {
-                    scenario::FaultKind::Error => external_api::FaultKind::Error500,
-                    scenario::FaultKind::Timeout => external_api::FaultKind::Timeout,
+                kind: match kind {
+                    scenario::ExternalFault::Error => external_api::FaultKind::Error500,
+                    scenario::ExternalFault::Timeout => external_api::FaultKind::Timeout,
                 },
-            })
-            .collect(),
+            }),
+            _ => None,
+        });
+        windows.collect()
+    };
+    let endpoint = |latency: &Range<Duration>, which| external_api::Endpoint {
+        latency: external_api::Latency::Uniform { min: latency.start, max: latency.end },
+        faults: windows(which),
     };
     ExternalApi::start(external_api::Config {
-        quote: endpoint(&settings.quote_latency, scenario::Endpoint::Quote),
-        ask: endpoint(&settings.ask_latency, scenario::Endpoint::Ask),
+        quote: endpoint(&latencies.quote_latency, scenario::Endpoint::Quote),
+        ask: endpoint(&latencies.ask_latency, scenario::Endpoint::Ask),
         seed,
     })
     .await

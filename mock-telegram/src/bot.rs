@@ -8,6 +8,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use crate::chats::Chats;
+use crate::faults::Faults;
 use crate::files::FileStore;
 use crate::flood::{Flood, FloodLimits};
 use crate::ledger::Ledger;
@@ -51,6 +52,7 @@ pub struct Bot {
     pub commands: Mutex<Vec<BotCommand>>,
     pub polls: AtomicU64,
     pub flood: Option<Flood>,
+    pub faults: Faults,
     user: Arc<User>,
     callback_seq: AtomicU64,
 }
@@ -84,6 +86,7 @@ impl Bot {
             commands: Mutex::new(Vec::new()),
             polls: AtomicU64::new(0),
             flood: flood.map(|limits| Flood::new(limits, std::time::Instant::now())),
+            faults: Faults::default(),
             user: Arc::new(user),
             callback_seq: AtomicU64::new(0),
         })

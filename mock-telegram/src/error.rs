@@ -83,7 +83,8 @@ pub const CONFLICT_SET_WEBHOOK: &str = "terminated by setWebhook request";
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        // Every code we produce is a valid 4xx; the fallback keeps a bad code from ever becoming a 5xx.
+        // Every code we produce is a valid 4xx, or a 5xx a fault window asked for; the fallback keeps a bad code
+        // from ever becoming a 5xx.
         let status = StatusCode::from_u16(self.code).unwrap_or(StatusCode::BAD_REQUEST);
         (status, axum::Json(self.body())).into_response()
     }

@@ -204,6 +204,15 @@ impl Ledger {
     pub fn count_bot_call(&self) {
         self.lock().stats.bot_calls += 1;
     }
+
+    /// A call met an injected fault: its error (`delayed` false) or a delay.
+    pub fn count_injected(&self, delayed: bool) {
+        let stats = &mut self.lock().stats;
+        match delayed {
+            true => stats.injected_delays += 1,
+            false => stats.injected_errors += 1,
+        }
+    }
 }
 
 fn find(state: &State, target: Target<'_>) -> Option<u64> {

@@ -10,6 +10,7 @@ mod clock;
 pub mod control;
 mod delivery;
 pub mod error;
+pub mod faults;
 mod files;
 pub mod flood;
 mod ledger;

@@ -28,6 +28,9 @@ pub struct Stats {
     pub bot_calls: u64,
     pub bot_answers: u64,
     pub bot_errors: BTreeMap<u16, u64>,
+    /// Calls that met an injected fault window (`faults`): answered its error, or delayed.
+    pub injected_errors: u64,
+    pub injected_delays: u64,
     pub queue_wait: Histogram<u64>,
     pub handling: Histogram<u64>,
     pub end_to_end: Histogram<u64>,
@@ -49,6 +52,8 @@ impl Default for Stats {
             bot_calls: 0,
             bot_answers: 0,
             bot_errors: BTreeMap::new(),
+            injected_errors: 0,
+            injected_delays: 0,
             queue_wait: histogram(),
             handling: histogram(),
             end_to_end: histogram(),
@@ -90,6 +95,7 @@ impl Stats {
             "unprompted": self.unprompted,
             "bot_calls": self.bot_calls,
             "bot_errors": bot_errors,
+            "injected": {"errors": self.injected_errors, "delays": self.injected_delays},
             "timings": {
                 "queue_wait_us": Summary::of(&self.queue_wait),
                 "handling_us": Summary::of(&self.handling),
@@ -110,6 +116,8 @@ impl Stats {
             ("actions_pending", self.pending),
             ("unprompted_answers", self.unprompted),
             ("bot_calls", self.bot_calls),
+            ("injected_errors", self.injected_errors),
+            ("injected_delays", self.injected_delays),
         ];
         for (name, value) in counters {
             let _ = writeln!(out, "mock_telegram_{name}{{{label}}} {value}");

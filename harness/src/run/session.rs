@@ -18,7 +18,7 @@ use super::wrapup::{complete_directory, write_failed};
 use super::{Finished, Options, TOKEN};
 use crate::bot::{self, Bot, Launch, Program, Surroundings};
 use crate::collector::{ActionResult, Collector, Interval, Outcome};
-use crate::control::Control;
+use crate::control::{Control, FaultWindow};
 use crate::driver::{self, now_us, Driver, USER_ID_BASE};
 use crate::error::Error;
 use crate::progress::{self, Progress};
@@ -266,6 +266,9 @@ impl Session {
             Ok(prepared) => prepared,
             Err(e) => return Err((e, bot)),
         };
+        if let Err(e) = self.schedule_bot_api_faults().await {
+            return Err((e, bot));
+        }
         let outcome = self.event_loop(&driver, attack, results, &stop_tx, &mut bot, interrupt).await;
         self.load.progress.finish();
         self.load.failures = driver.failures();
@@ -298,6 +301,15 @@ impl Session {
         let backstop = lead_in + self.schedule.duration() + 2 * self.scenario.answer_timeout + Duration::from_secs(30);
         let attack = driver::attack(&driver, &self.mock.url, backstop)?;
         Ok((driver, attack))
+    }
+
+    /// Hands the scenario's Bot API fault windows to the mock, timed from the load's start (still ahead).
+    async fn schedule_bot_api_faults(&self) -> Result<(), Error> {
+        let windows: Vec<_> = self.scenario.faults.iter().filter_map(|f| FaultWindow::of(f, self.load.t0_us)).collect();
+        if windows.is_empty() {
+            return Ok(());
+        }
+        self.control.set_faults(&windows).await
     }
 
     /// The one loop: waits for the next event and handles it, until goose is done (or will not be).
@@ -606,10 +618,8 @@ impl Session {
 fn timeline(schedule: &Schedule, scenario: &Scenario) -> Vec<(Duration, &'static str, serde_json::Value)> {
     let mut events: Vec<_> =
         schedule.phases().into_iter().map(|(start, label)| (start, "phase", json!({"label": label}))).collect();
-    for fault in &scenario.external_api.faults {
-        let (endpoint, kind) = (fault.endpoint.name(), fault.kind.name());
-        let name = format!("/{endpoint} {kind}");
-        let fields = json!({"name": name, "target": "external_api", "endpoint": endpoint, "fault": kind});
+    for fault in &scenario.faults {
+        let fields = json!({"name": fault.name(), "fault": fault.target});
         events.push((fault.start, "fault_start", fields.clone()));
         events.push((fault.start + fault.duration, "fault_end", fields));
     }

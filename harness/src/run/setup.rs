@@ -19,7 +19,7 @@ pub(super) async fn start_services(
     scenario: &Scenario,
 ) -> Result<(Mock, bot_under_test::external_api::ExternalApi, Control), Error> {
     let mock = Mock::start().await?;
-    let external = services::start_external_api(&scenario.external_api, scenario.seed).await;
+    let external = services::start_external_api(&scenario.external_api, &scenario.faults, scenario.seed).await;
     let control = Control::new(&mock.url, TOKEN)?;
     Ok((mock, external, control))
 }

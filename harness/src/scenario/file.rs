@@ -27,6 +27,8 @@ pub(super) struct File {
     pub bot: Bot,
     #[serde(default)]
     pub external_api: ExternalApi,
+    #[serde(default)]
+    pub bot_api: BotApi,
 }
 
 #[derive(Debug, Deserialize)]
@@ -96,14 +98,34 @@ pub(super) struct ExternalApi {
     pub quote_latency: Option<Spanned<String>>,
     pub ask_latency: Option<Spanned<String>>,
     #[serde(default)]
-    pub faults: Vec<Spanned<Fault>>,
+    pub faults: Vec<Spanned<ExternalFault>>,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub(super) struct Fault {
+pub(super) struct ExternalFault {
     pub endpoint: Spanned<String>,
     pub kind: Spanned<String>,
+    pub start: Spanned<String>,
+    pub duration: Spanned<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct BotApi {
+    #[serde(default)]
+    pub faults: Vec<Spanned<BotApiFault>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct BotApiFault {
+    #[serde(default)]
+    pub methods: Vec<Spanned<String>>,
+    pub kind: Spanned<String>,
+    pub error_code: Option<Spanned<u16>>,
+    pub retry_after: Option<Spanned<u64>>,
+    pub delay: Option<Spanned<String>>,
     pub start: Spanned<String>,
     pub duration: Spanned<String>,
 }

@@ -214,9 +214,10 @@ start = "8s"
 duration = "1m"
 "#;
 
-fn with_external(find: &str, replace: &str) -> String {
-    assert!(EXTERNAL.contains(find), "{find}");
-    format!("{GOOD}{}", EXTERNAL.replacen(find, replace, 1))
+/// `GOOD` followed by `section` with one line replaced.
+fn appended(section: &str, find: &str, replace: &str) -> String {
+    assert!(section.contains(find), "{find}");
+    format!("{GOOD}{}", section.replacen(find, replace, 1))
 }
 
 #[test]
@@ -225,38 +226,127 @@ fn external_api_latencies_and_fault_windows() {
     let ms = Duration::from_millis;
     assert_eq!(s.external_api.quote_latency, ms(10)..ms(10));
     assert_eq!(s.external_api.ask_latency, ms(1000)..ms(2000));
-    let timeout = Fault { endpoint: Endpoint::Ask, kind: FaultKind::Timeout, start: ms(2000), duration: ms(3000) };
-    let error = Fault { endpoint: Endpoint::Quote, kind: FaultKind::Error, start: ms(8000), duration: ms(60_000) };
-    assert_eq!(s.external_api.faults, vec![timeout, error]);
+    let external = |endpoint, kind| Target::ExternalApi { endpoint, kind };
+    let expected = vec![
+        Fault { start: ms(2000), duration: ms(3000), target: external(Endpoint::Ask, ExternalFault::Timeout) },
+        Fault { start: ms(8000), duration: ms(60_000), target: external(Endpoint::Quote, ExternalFault::Error) },
+    ];
+    assert_eq!(s.faults, expected);
+    assert_eq!((s.faults[0].name(), s.faults[1].name()), ("/ask timeout".into(), "/quote error".into()));
     let json = serde_json::to_value(&s).unwrap();
-    let expected = serde_json::json!({"endpoint": "ask", "kind": "timeout", "start": 2.0, "duration": 3.0});
-    assert_eq!(json["external_api"]["faults"][0], expected);
+    let expected = serde_json::json!({"target": "external_api", "endpoint": "ask", "kind": "timeout", "start": 2.0, "duration": 3.0});
+    assert_eq!(json["faults"][0], expected);
     // Without the section: the bundled defaults and no faults.
-    let plain = parse(GOOD).unwrap().external_api;
-    assert_eq!((plain.quote_latency, plain.ask_latency), (ms(5)..ms(30), ms(200)..ms(800)));
+    let plain = parse(GOOD).unwrap();
+    assert_eq!(plain.external_api.quote_latency, ms(5)..ms(30));
+    assert_eq!(plain.external_api.ask_latency, ms(200)..ms(800));
     assert!(plain.faults.is_empty());
+}
+
+/// A `[[bot_api.faults]]` table for `GOOD`, whose last line is 35.
+const BOT_API: &str = r#"[[bot_api.faults]]
+methods = ["sendMessage", "editMessageText"]
+kind = "error"
+error_code = 429
+retry_after = 3
+start = "1s"
+duration = "2s"
+
+[[bot_api.faults]]
+kind = "delay"
+delay = "500ms"
+start = "4s"
+duration = "1s"
+
+[[bot_api.faults]]
+kind = "error"
+start = "6s"
+duration = "1s"
+"#;
+
+#[test]
+fn bot_api_fault_windows() {
+    let s = parse(&format!("{GOOD}{BOT_API}")).unwrap();
+    let ms = Duration::from_millis;
+    let methods = vec!["sendMessage".to_string(), "editMessageText".to_string()];
+    let flood = BotApiEffect::Error { error_code: 429, retry_after: Some(3) };
+    let expected = vec![
+        Fault { start: ms(1000), duration: ms(2000), target: Target::BotApi { methods, effect: flood } },
+        Fault {
+            start: ms(4000),
+            duration: ms(1000),
+            target: Target::BotApi { methods: vec![], effect: BotApiEffect::Delay { delay: ms(500) } },
+        },
+        Fault {
+            start: ms(6000),
+            duration: ms(1000),
+            target: Target::BotApi {
+                methods: vec![],
+                effect: BotApiEffect::Error { error_code: 502, retry_after: None },
+            },
+        },
+    ];
+    assert_eq!(s.faults, expected);
+    let names: Vec<String> = s.faults.iter().map(Fault::name).collect();
+    assert_eq!(names, ["sendMessage,editMessageText 429", "Bot API +500ms", "Bot API 502"]);
 }
 
 #[test]
 fn fault_windows_keep_their_place_when_the_duration_changes() {
     let mut s = parse(&format!("{GOOD}{EXTERNAL}")).unwrap();
     s.set_duration(Duration::from_secs(20));
-    let fault = &s.external_api.faults[0];
+    let fault = &s.faults[0];
     assert_eq!((fault.start, fault.duration), (Duration::from_secs(4), Duration::from_secs(6)));
 }
 
 #[test]
-fn bad_external_api_sections_name_line_and_field() {
+fn bad_fault_sections_name_line_and_field() {
     let cases = [
-        ("endpoint = \"ask\"", "endpoint = \"weather\"", 41, "faults[0].endpoint", "unknown endpoint `weather`"),
-        ("kind = \"error\"", "kind = \"slow\"", 48, "faults[1].kind", "unknown kind `slow`"),
-        ("start = \"8s\"", "start = \"10s\"", 49, "faults[1].start", "after the load is over (it lasts 10s)"),
-        ("duration = \"3s\"", "duration = \"0s\"", 44, "faults[0].duration", "longer than 0s"),
-        ("ask_latency = \"1s..2s\"", "ask_latency = \"2s..1s\"", 38, "ask_latency", "lower bound"),
-        ("kind = \"timeout\"", "kind = \"timeout\"\ncolour = 1", 43, "faults.colour", "unknown field `colour`"),
-        ("start = \"2s\"\n", "", 40, "faults", "missing field `start`"),
+        (
+            EXTERNAL,
+            "endpoint = \"ask\"",
+            "endpoint = \"weather\"",
+            41,
+            "external_api.faults[0].endpoint",
+            "unknown endpoint `weather`",
+        ),
+        (EXTERNAL, "kind = \"error\"", "kind = \"slow\"", 48, "external_api.faults[1].kind", "unknown kind `slow`"),
+        (
+            EXTERNAL,
+            "start = \"8s\"",
+            "start = \"10s\"",
+            49,
+            "external_api.faults[1].start",
+            "after the load is over (it lasts 10s)",
+        ),
+        (EXTERNAL, "duration = \"3s\"", "duration = \"0s\"", 44, "external_api.faults[0].duration", "longer than 0s"),
+        (
+            EXTERNAL,
+            "ask_latency = \"1s..2s\"",
+            "ask_latency = \"2s..1s\"",
+            38,
+            "external_api.ask_latency",
+            "lower bound",
+        ),
+        (
+            EXTERNAL,
+            "kind = \"timeout\"",
+            "kind = \"timeout\"\ncolour = 1",
+            43,
+            "external_api.faults.colour",
+            "unknown field `colour`",
+        ),
+        (EXTERNAL, "start = \"2s\"\n", "", 40, "external_api.faults", "missing field `start`"),
+        (BOT_API, "kind = \"delay\"", "kind = \"drop\"", 45, "bot_api.faults[1].kind", "unknown kind `drop`"),
+        (BOT_API, "error_code = 429", "error_code = 200", 39, "bot_api.faults[0].error_code", "between 400 and 599"),
+        (BOT_API, "error_code = 429", "error_code = 500", 40, "bot_api.faults[0].retry_after", "error_code 429"),
+        (BOT_API, "delay = \"500ms\"", "delay = \"5m\"", 46, "bot_api.faults[1].delay", "between 1ms and 2m"),
+        (BOT_API, "delay = \"500ms\"\n", "", 44, "bot_api.faults[1].delay", "missing"),
+        (BOT_API, "start = \"6s\"", "start = \"6s\"\ndelay = \"1s\"", 53, "bot_api.faults[2].delay", "only applies"),
+        (BOT_API, "start = \"4s\"", "start = \"11s\"", 47, "bot_api.faults[1].start", "after the load is over"),
+        (BOT_API, "kind = \"error\"\nstart", "kind = \"error\"\nwhen = 1\nstart", 52, "bot_api.faults.when", "unknown"),
     ];
-    for (find, replace, line, field, message) in cases {
-        check_error(&with_external(find, replace), line, &format!("external_api.{field}"), message);
+    for (section, find, replace, line, field, message) in cases {
+        check_error(&appended(section, find, replace), line, field, message);
     }
 }

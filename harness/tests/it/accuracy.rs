@@ -107,7 +107,7 @@ fn an_external_api_outage_shows_where_and_as_long_as_it_was_scheduled() {
     };
     assert_eq!((at("fault_start"), at("fault_end")), (Some(2.0), Some(4.0)), "{events}");
     assert!(
-        events.contains(r#""endpoint":"ask","fault":"timeout","name":"/ask timeout","target":"external_api""#),
+        events.contains(r#""fault":{"endpoint":"ask","kind":"timeout","target":"external_api"},"name":"/ask timeout""#),
         "{events}"
     );
 }
@@ -128,4 +128,35 @@ fn an_injected_leak_shows_as_its_drift() {
     assert!((16_200.0..19_800.0).contains(&drift), "drift {drift} MB/h, truth 18,000: {}", s["bot"]);
     let growth = s["bot"]["rss_end_mb"].as_f64().unwrap() - s["bot"]["rss_start_mb"].as_f64().unwrap();
     assert!(growth > 100.0, "about 125 MB leaked in all: {}", s["bot"]);
+}
+
+#[test]
+fn bot_api_faults_show_as_errors_and_latency_where_they_were_scheduled() {
+    let Some(_guard) = e2e() else { return };
+    let out = out_dir("bot-api-fault");
+    // Plain text at 20 actions/s for 6 s (the bot echoes with sendMessage). sendMessage answers 429 (retry after
+    // 1 s) from 1 s to 3 s, and answers 200 ms late from 4 s to 5 s. The bundled bot does not retry a failed send.
+    // (Not a 5xx: teloxide sleeps 10 s after any 5xx before it returns the error, which stalls the chat.)
+    let body = "answer_timeout = \"3s\"\n[load]\nusers = 40\nduration = \"6s\"\n\
+        [pacing]\nmode = \"open\"\nrate_per_s = 20\n[[actions]]\nkind = \"text\"\ntext = \"hi\"\n\
+        [[bot_api.faults]]\nmethods = [\"sendMessage\"]\nkind = \"error\"\nerror_code = 429\nretry_after = 1\n\
+        start = \"1s\"\nduration = \"2s\"\n\
+        [[bot_api.faults]]\nmethods = [\"sendMessage\"]\nkind = \"delay\"\ndelay = \"200ms\"\nstart = \"4s\"\nduration = \"1s\"\n";
+    let output = tgload(&scenario(&out, body), &out, &[]);
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output));
+    let s = summary(&out);
+    assert_eq!(s["actions"]["sent"].as_u64(), Some(120), "{s}");
+    assert_eq!(s["errors"]["bot_api_error"].as_u64(), Some(40), "the 40 answers due in the flood wait failed: {s}");
+    assert_eq!(s["actions"]["errors"].as_u64(), Some(40), "and nothing else: {s}");
+    let mock: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("mock-stats.json")).unwrap()).unwrap();
+    assert_eq!(mock["injected"]["errors"].as_u64(), Some(40), "{mock}");
+    // The 20 answers due in the slow second (a sixth of them) waited 200 ms: p95 shows it, p50 does not.
+    let (p50, p95) = (s["latency_ms"]["p50"].as_f64().unwrap(), s["latency_ms"]["p95"].as_f64().unwrap());
+    assert!(p50 < 20.0, "p50 {p50}: {s}");
+    assert!((200.0..230.0).contains(&p95), "p95 {p95}: {s}");
+    let events = std::fs::read_to_string(out.join("events.jsonl")).unwrap();
+    for name in ["sendMessage 429", "sendMessage +200ms"] {
+        assert!(events.contains(&format!(r#""name":"{name}""#)), "{name}: {events}");
+    }
 }

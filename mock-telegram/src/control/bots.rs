@@ -1,5 +1,5 @@
-//! Control routes about bots and chats: register a bot, read its status and statistics, create chats, read a
-//! chat's recent messages, and the Prometheus exposition.
+//! Control routes about bots and chats: register a bot, read its status and statistics, set its injected fault
+//! windows, create chats, read a chat's recent messages, and the Prometheus exposition.
 
 use std::sync::Arc;
 
@@ -11,6 +11,7 @@ use serde_json::{json, Value};
 
 use super::{bot, ControlError, Json};
 use crate::bot::lock;
+use crate::faults::Window;
 use crate::server::Server;
 use crate::wire::User;
 
@@ -56,6 +57,30 @@ pub async fn stats(
     Path(token): Path<String>,
 ) -> Result<axum::Json<Value>, ControlError> {
     Ok(axum::Json(bot(&server, &token)?.ledger.stats().to_json()))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FaultWindows {
+    windows: Vec<Window>,
+}
+
+/// Replaces the bot's injected fault windows (an empty list clears them).
+pub async fn set_faults(
+    State(server): State<Arc<Server>>,
+    Path(token): Path<String>,
+    Json(request): Json<FaultWindows>,
+) -> Result<axum::Json<Value>, ControlError> {
+    let bot = bot(&server, &token)?;
+    bot.faults.set(request.windows).map_err(ControlError::Invalid)?;
+    Ok(axum::Json(json!({"windows": bot.faults.windows()})))
+}
+
+pub async fn faults(
+    State(server): State<Arc<Server>>,
+    Path(token): Path<String>,
+) -> Result<axum::Json<Value>, ControlError> {
+    Ok(axum::Json(json!({"windows": bot(&server, &token)?.faults.windows()})))
 }
 
 pub async fn metrics(State(server): State<Arc<Server>>) -> impl IntoResponse {

@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use axum::Router;
 
 use crate::bot::Bot;
@@ -27,6 +27,7 @@ pub fn routes() -> Router<Arc<Server>> {
         .route("/control/bots/{token}/chats", post(bots::create_chat))
         .route("/control/bots/{token}/chats/{chat_id}/messages", get(bots::messages))
         .route("/control/bots/{token}/actions", post(actions::act))
+        .route("/control/bots/{token}/faults", put(bots::set_faults).get(bots::faults))
         .route("/metrics", get(bots::metrics))
 }
 

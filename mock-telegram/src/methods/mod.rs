@@ -20,6 +20,7 @@ use serde::Serialize;
 
 use crate::bot::Bot;
 use crate::error::ApiError;
+use crate::faults::Injected;
 use crate::ledger::{Answer, Target};
 use crate::params::Params;
 use crate::server::Server;
@@ -111,12 +112,24 @@ async fn handle_request(server: Arc<Server>, request: Request) -> Result<Respons
 }
 
 /// Runs one method, counting the call, its errors, and an error's effect on the action it would have answered.
+/// An injected fault window (`faults`) open for the method answers its error instead, or delays the method.
 pub async fn dispatch(call: Call<'_>, method: &str) -> Result<Reply, ApiError> {
     let bot = call.bot.clone();
     bot.ledger.count_bot_call();
     let method = method.to_ascii_lowercase();
     let failed_target = FailedTarget::of(&method, &call.params);
-    let result = route(call, &method).await;
+    let result = match bot.faults.check(&method, crate::clock::now_us()) {
+        None => route(call, &method).await,
+        Some(Injected::Delay(delay)) => {
+            bot.ledger.count_injected(true);
+            tokio::time::sleep(delay).await;
+            route(call, &method).await
+        }
+        Some(Injected::Error(error)) => {
+            bot.ledger.count_injected(false);
+            Err(error)
+        }
+    };
     if let Err(error) = &result {
         bot.ledger.count_bot_error(error.code);
         if let Some(failed) = failed_target {

@@ -323,6 +323,53 @@ async fn flood_limits_answer_429_with_retry_after() {
     assert_eq!(body["parameters"]["retry_after"], 1);
 }
 
+#[tokio::test]
+async fn injected_faults_answer_their_error_or_delay_in_their_window_only() {
+    let mock = start().await;
+    let put = |windows: Value| {
+        let url = format!("{}/control/bots/{TOKEN}/faults", mock.url);
+        let request = mock.http.put(url).json(&json!({ "windows": windows }));
+        async move {
+            let response = request.send().await.unwrap();
+            (response.status().as_u16(), response.json::<Value>().await.unwrap())
+        }
+    };
+    let now_us = mock_telegram::now_us();
+    let (status, body) = put(json!([
+        {"methods": ["sendMessage"], "start_us": now_us, "duration_ms": 60_000, "effect": {"kind": "error", "error_code": 502}},
+        {"methods": ["GetMe"], "start_us": now_us, "duration_ms": 60_000, "effect": {"kind": "delay", "delay_ms": 200}},
+        {"start_us": now_us + 3_600_000_000, "duration_ms": 1000, "effect": {"kind": "error", "error_code": 429}},
+    ]))
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["windows"][1]["methods"], json!(["getme"]));
+    // An outage of sendMessage: Telegram's envelope and text, and the action it would have answered is failed.
+    mock.user_says(7, "hi").await;
+    let (status, body) = mock.call("sendMessage", json!({"chat_id": 7, "text": "hello"})).await;
+    assert_eq!((status, body), (502, json!({"ok": false, "error_code": 502, "description": "Bad Gateway"})));
+    // A slow getMe still answers; a window an hour ahead is not open yet.
+    let started = std::time::Instant::now();
+    mock.ok("getMe", json!({})).await;
+    assert!(started.elapsed() >= std::time::Duration::from_millis(200), "{:?}", started.elapsed());
+    mock.ok("sendChatAction", json!({"chat_id": 7, "action": "typing"})).await;
+    let stats = mock.get(&format!("/control/bots/{TOKEN}/stats")).await;
+    assert_eq!(stats["injected"], json!({"errors": 1, "delays": 1}), "{stats}");
+    assert_eq!(stats["bot_errors"]["502"], 1, "{stats}");
+    assert_eq!(stats["actions"]["answered_with_error"], 1, "{stats}");
+    // A bad window is refused with what was wrong, and the windows stay as they were; an empty list clears them.
+    let (status, body) =
+        put(json!([{"start_us": 0, "duration_ms": 1, "effect": {"kind": "error", "error_code": 302}}])).await;
+    assert_eq!(status, 400);
+    assert!(body["error"].as_str().unwrap().contains("windows[0]: error_code must lie between 400 and 599"), "{body}");
+    assert_eq!(mock.get(&format!("/control/bots/{TOKEN}/faults")).await["windows"].as_array().unwrap().len(), 3);
+    for effect in [json!({"kind": "explode"}), json!({"kind": "delay", "delay_ms": 1, "colour": 1})] {
+        let (status, body) = put(json!([{"start_us": 0, "duration_ms": 1, "effect": effect}])).await;
+        assert_eq!(status, 400, "{body}");
+    }
+    assert_eq!(put(json!([])).await.0, 200);
+    mock.ok("sendMessage", json!({"chat_id": 7, "text": "back"})).await;
+}
+
 /// A webhook receiver that answers every update with a `sendMessage` webhook reply in the given encoding, as
 /// aiogram does (multipart) and as a hand-written bot might (urlencoded).
 async fn replying_receiver(content_type: &'static str) -> String {
