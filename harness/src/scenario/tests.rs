@@ -188,7 +188,7 @@ fn shipped_scenarios_parse() {
         }
     }
     names.sort();
-    assert_eq!(names, ["faults", "load-10k", "load-1k", "load-5k", "smoke"]);
+    assert_eq!(names, ["endurance-72h", "endurance-ci", "faults", "load-10k", "load-1k", "load-5k", "smoke", "stress"]);
     // The benchmarks' scenarios (`cargo xtask bench`) too.
     for name in ["echo", "overhead"] {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("benches/{name}.toml"));
