@@ -15,6 +15,7 @@ pub mod duration;
 pub mod error;
 pub mod meta;
 pub mod progress;
+pub mod recovery;
 pub mod run;
 pub mod rundir;
 pub mod sampler;

@@ -5,6 +5,7 @@
 
 mod session;
 mod setup;
+mod timeline;
 mod wrapup;
 
 use std::path::{Path, PathBuf};

@@ -8,6 +8,7 @@ use hdrhistogram::Histogram;
 use serde::Serialize;
 
 use crate::collector::{ErrorCounts, Totals};
+use crate::recovery::Recovery;
 use crate::slo::Verdict;
 
 pub const SCHEMA_VERSION: u32 = 1;
@@ -39,6 +40,8 @@ pub struct Summary {
     pub bot: BotResources,
     /// The calls the bot made to the external API mock, by outcome (faults show here).
     pub external_api: ExternalCalls,
+    /// Each scheduled fault window that opened during the load: how bad it got and how long recovery took.
+    pub faults: Vec<Recovery>,
     pub slos: Vec<Verdict>,
     /// `pass` only for a completed run whose every objective held.
     pub verdict: &'static str,
@@ -128,6 +131,7 @@ pub struct Inputs<'a> {
     pub exits: u32,
     pub restarts: u32,
     pub external_api: ExternalCalls,
+    pub faults: Vec<Recovery>,
 }
 
 impl Percentiles {
@@ -196,6 +200,7 @@ impl Summary {
                 restarts: i.restarts,
             },
             external_api: i.external_api,
+            faults: i.faults,
             slos: i.slos,
             verdict: if passed { "pass" } else { "fail" },
         }
@@ -289,6 +294,7 @@ pub fn report(s: &Summary, notes: &Notes) -> String {
     write_actions(&mut r, s);
     write_resources(&mut r, s);
     write_external_api(&mut r, s);
+    write_faults(&mut r, s);
     write_objectives(&mut r, s);
     write_notes(&mut r, notes);
     r
@@ -360,6 +366,34 @@ fn write_external_api(r: &mut String, s: &Summary) {
     for (name, c) in calls {
         let _ = writeln!(r, "| `{name}` | {} | {} | {} |", c.ok, c.errors, c.timeouts);
     }
+}
+
+fn write_faults(r: &mut String, s: &Summary) {
+    if s.faults.is_empty() {
+        return;
+    }
+    let _ = writeln!(r, "\n## Fault windows\n");
+    let header = "| fault | window | p95 before | worst p95 | errors | recovered after |";
+    let _ = writeln!(r, "{header}\n|---|---|---:|---:|---:|---:|");
+    let or_dash = |v: Option<f64>, f: &dyn Fn(f64) -> String| v.map_or("-".to_string(), f);
+    for f in &s.faults {
+        let _ = writeln!(
+            r,
+            "| {} | {:.1}-{:.1} s | {} | {} | {} | {} |",
+            f.name,
+            f.start_s,
+            f.end_s,
+            or_dash(f.baseline_p95_ms, &|v| format!("{} ms", ms(v))),
+            or_dash(f.peak_p95_ms, &|v| format!("{} ms", ms(v))),
+            f.errors,
+            or_dash(f.recovery_s, &|v| format!("{v:.1} s")),
+        );
+    }
+    let _ = writeln!(
+        r,
+        "\nRecovered: the first of 3 seconds in a row without errors and with p95 within 1.5 × the median p95 of \
+         the 10 s before the window, + 5 ms; `-` when that did not happen before the run ended."
+    );
 }
 
 fn write_objectives(r: &mut String, s: &Summary) {

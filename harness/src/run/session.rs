@@ -13,15 +13,17 @@ use tokio::signal::unix::{signal, Signal, SignalKind};
 use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 
-use super::setup::{free_port, start_services, wait_exit, wait_ready};
+use super::setup::{create_groups, free_port, start_services, wait_exit, wait_ready};
+use super::timeline::Timeline;
 use super::wrapup::{complete_directory, write_failed};
 use super::{Finished, Options, TOKEN};
 use crate::bot::{self, Bot, Launch, Program, Surroundings};
 use crate::collector::{ActionResult, Collector, Interval, Outcome};
 use crate::control::{Control, FaultWindow};
-use crate::driver::{self, now_us, Driver, USER_ID_BASE};
+use crate::driver::{self, now_us, Driver};
 use crate::error::Error;
 use crate::progress::{self, Progress};
+use crate::recovery;
 use crate::rundir::{Row, RunDir};
 use crate::sampler::{self, BotPid, Sample};
 use crate::scenario::Scenario;
@@ -59,9 +61,7 @@ pub(super) struct Session {
     restart: bool,
     webhook: bool,
     command: String,
-    /// What the plan says happens when, counted from the load's start: phases, fault windows opening and
-    /// closing. Each becomes an event once its time has come.
-    timeline: Vec<(Duration, &'static str, serde_json::Value)>,
+    timeline: Timeline,
     load: Load,
 }
 
@@ -80,7 +80,9 @@ struct Load {
     bot_points: Vec<Point>,
     harness_points: Vec<Point>,
     samples: BTreeMap<u64, (f64, f64)>,
-    next_event: usize,
+    /// Each closed second's p95 and errors, for the recovery after each fault window (one row a second, so a
+    /// 72-hour run keeps about 6 MB of them).
+    seconds: Vec<recovery::Second>,
     progress: Progress,
     /// The first distinct control API failures the users saw.
     failures: Vec<String>,
@@ -152,12 +154,12 @@ impl Session {
             bot_points: Vec::new(),
             harness_points: Vec::new(),
             samples: BTreeMap::new(),
-            next_event: 0,
+            seconds: Vec::new(),
             progress: Progress::default(),
             failures: Vec::new(),
             callbacks_lost: 0,
         };
-        let timeline = timeline(&schedule, &scenario);
+        let timeline = Timeline::new(&schedule, &scenario);
         Session {
             scenario,
             schedule,
@@ -217,7 +219,7 @@ impl Session {
 
     /// The load: set up goose and the sampler, run the loop, and wrap up.
     async fn run(mut self, bot: Bot, interrupt: Signal) -> Result<Finished, Error> {
-        let groups = match self.create_groups().await {
+        let groups = match create_groups(&self.control, &self.scenario.chats, self.schedule.peak_users()).await {
             Ok(groups) => groups,
             Err(error) => {
                 self.note_error(&error);
@@ -234,22 +236,6 @@ impl Session {
                 Err(error)
             }
         }
-    }
-
-    async fn create_groups(&self) -> Result<Vec<i64>, Error> {
-        let chats = &self.scenario.chats;
-        let n_users = self.schedule.peak_users();
-        let mut members = vec![Vec::new(); chats.n_groups(n_users)];
-        for user in 0..n_users {
-            if let Some(group) = chats.group_of(user) {
-                members[group].push(USER_ID_BASE + user as i64);
-            }
-        }
-        let mut ids = Vec::with_capacity(members.len());
-        for (i, m) in members.iter().enumerate() {
-            ids.push(self.control.create_group(&format!("tgload group {}", i + 1), m).await?);
-        }
-        Ok(ids)
     }
 
     /// Runs the event loop until goose has finished (or would not); hands back the bot if it still runs.
@@ -472,13 +458,8 @@ impl Session {
 
     /// Writes the timeline's events whose time has come by `now`.
     fn timeline_events(&mut self, now: u64) -> Result<(), Error> {
-        while let Some((start, kind, fields)) = self.timeline.get(self.load.next_event) {
-            let at = self.load.t0_us + start.as_micros() as u64;
-            if at > now {
-                break;
-            }
-            self.dir.event(at, kind, fields.clone())?;
-            self.load.next_event += 1;
+        for (at, kind, fields) in self.timeline.take_due(self.load.t0_us, now) {
+            self.dir.event(at, kind, fields)?;
         }
         Ok(())
     }
@@ -555,6 +536,8 @@ impl Session {
             bot,
         };
         self.dir.row(&row)?;
+        let p95_ms = percentiles.map(|p| p[1]);
+        self.load.seconds.push(recovery::Second { index: interval.index, p95_ms, errors: interval.errors });
         self.dir.latency(
             interval.index,
             &[("e2e", &interval.e2e), ("service", &interval.service), ("queue", &interval.queue)],
@@ -564,6 +547,15 @@ impl Session {
             self.dir.event(at, "slo_breach", json!({"slo": breach.rule, "observed": breach.observed}))?;
         }
         Ok(())
+    }
+
+    /// How each fault window that opened during the load played out.
+    fn recoveries(&self) -> Vec<recovery::Recovery> {
+        let opened =
+            |f: &&crate::scenario::Fault| self.load.started && f.start.as_secs() < self.load.seconds.len() as u64;
+        let judge =
+            |f: &crate::scenario::Fault| recovery::judge(&f.name(), f.start, f.start + f.duration, &self.load.seconds);
+        self.scenario.faults.iter().filter(opened).map(judge).collect()
     }
 
     /// Stops what still runs and completes the directory.
@@ -607,24 +599,12 @@ impl Session {
             exits: self.load.exits,
             restarts: self.load.restarts,
             external_api: external_calls(&self.external),
+            faults: self.recoveries(),
         });
         let finished = complete_directory(&self.dir, &summary, notes)?;
         self.mock.stop().await;
         Ok(finished)
     }
-}
-
-/// The plan's events in time order: each phase's start, each fault window's start and end.
-fn timeline(schedule: &Schedule, scenario: &Scenario) -> Vec<(Duration, &'static str, serde_json::Value)> {
-    let mut events: Vec<_> =
-        schedule.phases().into_iter().map(|(start, label)| (start, "phase", json!({"label": label}))).collect();
-    for fault in &scenario.faults {
-        let fields = json!({"name": fault.name(), "fault": fault.target});
-        events.push((fault.start, "fault_start", fields.clone()));
-        events.push((fault.start + fault.duration, "fault_end", fields));
-    }
-    events.sort_by_key(|(at, _, _)| *at);
-    events
 }
 
 fn external_calls(api: &bot_under_test::external_api::ExternalApi) -> ExternalCalls {

@@ -1,4 +1,5 @@
-//! Getting a run ready: the in-process services, waiting for the bot to poll, a port for its webhook.
+//! Getting a run ready: the in-process services, waiting for the bot to poll, a port for its webhook, the group
+//! chats.
 
 use std::time::Duration;
 
@@ -8,8 +9,9 @@ use tokio::time::Instant;
 use super::TOKEN;
 use crate::bot::Bot;
 use crate::control::{is_ready, Control};
+use crate::driver::USER_ID_BASE;
 use crate::error::Error;
-use crate::scenario::Scenario;
+use crate::scenario::{Chats, Scenario};
 use crate::services::{self, Mock};
 
 /// How long the bot may take to start polling (or set its webhook).
@@ -22,6 +24,21 @@ pub(super) async fn start_services(
     let external = services::start_external_api(&scenario.external_api, &scenario.faults, scenario.seed).await;
     let control = Control::new(&mock.url, TOKEN)?;
     Ok((mock, external, control))
+}
+
+/// Creates the scenario's group chats, members in user order; returns their chat ids.
+pub(super) async fn create_groups(control: &Control, chats: &Chats, n_users: usize) -> Result<Vec<i64>, Error> {
+    let mut members = vec![Vec::new(); chats.n_groups(n_users)];
+    for user in 0..n_users {
+        if let Some(group) = chats.group_of(user) {
+            members[group].push(USER_ID_BASE + user as i64);
+        }
+    }
+    let mut ids = Vec::with_capacity(members.len());
+    for (i, m) in members.iter().enumerate() {
+        ids.push(control.create_group(&format!("tgload group {}", i + 1), m).await?);
+    }
+    Ok(ids)
 }
 
 /// Polls the bot's status until it is ready, the bot exits, or `READY_TIMEOUT` passes.

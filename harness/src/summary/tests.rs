@@ -57,6 +57,7 @@ fn summary(status: Status, rules: &[&str]) -> Summary {
         exits: 0,
         restarts: 0,
         external_api: ExternalCalls::default(),
+        faults: Vec::new(),
     })
 }
 
@@ -83,7 +84,7 @@ fn json_has_the_documented_shape() {
     let keys = |v: &serde_json::Value| v.as_object().unwrap().keys().cloned().collect::<Vec<_>>().join(",");
     assert_eq!(
         keys(&json),
-        "actions,bot,by_action,duration_s,error_rate,errors,external_api,generator,latency_ms,scenario,schema_version,service_ms,slos,status,throughput_per_s,verdict"
+        "actions,bot,by_action,duration_s,error_rate,errors,external_api,faults,generator,latency_ms,scenario,schema_version,service_ms,slos,status,throughput_per_s,verdict"
     );
     assert_eq!(json["schema_version"], 1);
     assert_eq!(json["status"], "bot_crashed");
@@ -141,7 +142,17 @@ fn drift_fits_a_long_run_from_a_bounded_sample() {
 
 #[test]
 fn report_snapshot() {
-    let s = summary(Status::Completed, &["p95 < 200ms", "error_rate < 5%"]);
+    let mut s = summary(Status::Completed, &["p95 < 200ms", "error_rate < 5%"]);
+    let fault = |name: &str, recovery_s| crate::recovery::Recovery {
+        name: name.into(),
+        start_s: 2.0,
+        end_s: 4.0,
+        baseline_p95_ms: Some(12.5),
+        peak_p95_ms: Some(950.0),
+        errors: 3,
+        recovery_s,
+    };
+    s.faults = vec![fault("/ask timeout", Some(1.0)), fault("sendMessage 502", None)];
     let notes = Notes {
         command: "tgload run scenarios/smoke.toml".into(),
         users: 10,
@@ -193,6 +204,15 @@ fn report_snapshot() {
         | RSS start | peak | end | drift | CPU mean | CPU peak | exits | restarts |
         |---:|---:|---:|---:|---:|---:|---:|---:|
         | 50.0 MB | 53.0 MB | 53.0 MB | - (run too short) | 15.0% | 30.0% | 0 | 0 |
+
+        ## Fault windows
+
+        | fault | window | p95 before | worst p95 | errors | recovered after |
+        |---|---|---:|---:|---:|---:|
+        | /ask timeout | 2.0-4.0 s | 12.5 ms | 950.0 ms | 3 | 1.0 s |
+        | sendMessage 502 | 2.0-4.0 s | 12.5 ms | 950.0 ms | 3 | - |
+
+        Recovered: the first of 3 seconds in a row without errors and with p95 within 1.5 × the median p95 of the 10 s before the window, + 5 ms; `-` when that did not happen before the run ended.
 
         ## Objectives
 
