@@ -34,6 +34,8 @@ pub const RSS_FLOOR_MB: f64 = 1.0;
 /// The drift of a bot that does not leak was measured at 15 MB/h (docs/run-directory.md); below 20 MB/h a
 /// difference is the estimate's noise, not a leak.
 pub const DRIFT_FLOOR_MB_PER_H: f64 = 20.0;
+/// Recovery is judged on whole seconds of the per-second series: a change under a second is its resolution.
+pub const RECOVERY_FLOOR_S: f64 = 1.0;
 /// In percentage points of one core: sampled CPU of an idle-ish bot jitters by a point or two on a shared machine.
 pub const CPU_FLOOR_PCT: f64 = 2.0;
 
@@ -120,6 +122,8 @@ pub enum Unit {
     Mb,
     #[serde(rename = "MB/h")]
     MbPerHour,
+    #[serde(rename = "s")]
+    Seconds,
 }
 
 /// One metric of `summary.json` that is compared.
@@ -190,12 +194,23 @@ const METRICS: [Metric; 10] = [
 /// The per-action metric: end-to-end p95 of each action both runs have (`compare` reads it from `by_action`).
 const ACTION_P95: Metric = latency("by_action.latency_ms.p95", "p95", |_| None);
 
+/// The per-fault metric: the recovery time after each fault window both runs had (`compare` reads it from
+/// `faults`). A bot that did not recover has no value, which `Row::new` ranks below every recovery.
+const FAULT_RECOVERY: Metric = Metric {
+    key: "faults.recovery_s",
+    label: "recovery",
+    unit: Unit::Seconds,
+    better: Better::Lower,
+    floor: RECOVERY_FLOOR_S,
+    value: |_| None,
+};
+
 /// One line of the comparison.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Row {
     /// The metric's path in `summary.json`, e.g. `latency_ms.p95` or `by_action.latency_ms.p95`.
     pub metric: &'static str,
-    /// The action, for a `by_action` metric.
+    /// The action, for a `by_action` metric; the fault window's name, for a `faults` one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub action: Option<String>,
     pub label: String,
@@ -226,7 +241,13 @@ impl Row {
             candidate,
             delta,
             relative: base.zip(candidate).and_then(|(b, c)| relative(b, c)),
-            verdict: judge(base, candidate, metric.better, metric.floor, t),
+            verdict: match (metric.key == FAULT_RECOVERY.key, base, candidate) {
+                // A missing recovery means the bot never recovered: the worst value there is, not an unknown one.
+                (true, Some(_), None) => Verdict::Worse,
+                (true, None, Some(_)) => Verdict::Better,
+                (true, None, None) => Verdict::Same,
+                _ => judge(base, candidate, metric.better, metric.floor, t),
+            },
         }
     }
 }
@@ -320,6 +341,11 @@ pub fn compare(base: &Run, candidate: &Run, threshold: Threshold) -> Comparison 
         if let Some(other) = c.by_action.iter().find(|o| o.action == action.action) {
             let (p95, other_p95) = (Some(action.latency_ms.p95), Some(other.latency_ms.p95));
             rows.push(Row::new(&ACTION_P95, Some(&action.action), p95, other_p95, threshold));
+        }
+    }
+    for fault in &b.faults {
+        if let Some(other) = c.faults.iter().find(|o| o.name == fault.name) {
+            rows.push(Row::new(&FAULT_RECOVERY, Some(&fault.name), fault.recovery_s, other.recovery_s, threshold));
         }
     }
     let only = |of: &Summary, not_in: &Summary| -> Vec<String> {

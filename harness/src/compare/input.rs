@@ -36,6 +36,16 @@ pub struct Summary {
     #[serde(default)]
     pub by_action: Vec<Action>,
     pub bot: Bot,
+    /// Runs without scheduled faults (or written before recovery was measured) have none.
+    #[serde(default)]
+    pub faults: Vec<Fault>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct Fault {
+    pub name: String,
+    /// `null` when the bot had not recovered by the end of the run (or there was no baseline).
+    pub recovery_s: Option<f64>,
 }
 
 #[derive(Debug, Clone, Copy, Default, Deserialize)]

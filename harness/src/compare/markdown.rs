@@ -6,7 +6,7 @@ use std::path::Path;
 
 use super::{
     short, Comparison, Identity, Row, Unit, Verdict, CPU_FLOOR_PCT, DRIFT_FLOOR_MB_PER_H, ERROR_RATE_FLOOR_PP,
-    LATENCY_FLOOR_MS, RSS_FLOOR_MB, SHORT_COMMIT, SHORT_HASH, THROUGHPUT_FLOOR_PER_S,
+    LATENCY_FLOOR_MS, RECOVERY_FLOOR_S, RSS_FLOOR_MB, SHORT_COMMIT, SHORT_HASH, THROUGHPUT_FLOOR_PER_S,
 };
 
 /// The comparison charts' file names, or why they could not be rendered.
@@ -38,7 +38,7 @@ pub fn markdown(c: &Comparison, charts: &Charts) -> String {
         r,
         "\nA change within {} or under its noise floor is `same`. Floors: latency {LATENCY_FLOOR_MS} ms, error rate \
          {ERROR_RATE_FLOOR_PP} pp, throughput {THROUGHPUT_FLOOR_PER_S}/s, RSS {RSS_FLOOR_MB} MB, drift \
-         {DRIFT_FLOOR_MB_PER_H} MB/h, CPU {CPU_FLOOR_PCT} pp.",
+         {DRIFT_FLOOR_MB_PER_H} MB/h, CPU {CPU_FLOOR_PCT} pp, recovery {RECOVERY_FLOOR_S} s.",
         c.threshold
     );
     write_charts(&mut r, charts);
@@ -140,5 +140,6 @@ fn with_unit(number: String, unit: Unit) -> String {
         Unit::PerSecond => format!("{number}/s"),
         Unit::Mb => format!("{number} MB"),
         Unit::MbPerHour => format!("{number} MB/h"),
+        Unit::Seconds => format!("{number} s"),
     }
 }

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use expect_test::{expect, Expect};
 
-use super::input::{parse_meta, parse_summary, Action, Bot, Latency};
+use super::input::{parse_meta, parse_summary, Action, Bot, Fault, Latency};
 use super::*;
 
 fn latency(p50: f64, p95: f64) -> Latency {
@@ -38,6 +38,7 @@ fn run(dir: &str) -> Run {
                 Action { action: "/ask".into(), latency_ms: latency(200.0, 400.0) },
             ],
             bot: Bot { rss_peak_mb: 50.0, rss_drift_mb_per_h: Some(0.0), cpu_mean_pct: 40.0 },
+            faults: vec![Fault { name: "/ask timeout".into(), recovery_s: Some(2.0) }],
         },
         meta: Some(meta),
     }
@@ -210,6 +211,38 @@ fn actions_are_compared_when_both_runs_have_them() {
 }
 
 #[test]
+fn recovery_after_a_fault_window_is_compared_by_its_name() {
+    let recovery = |b: &mut Run, c: &mut Run, base: Option<f64>, candidate: Option<f64>| {
+        b.summary.faults[0].recovery_s = base;
+        c.summary.faults[0].recovery_s = candidate;
+    };
+    check(
+        "10%",
+        |b, c| recovery(b, c, Some(2.0), Some(5.0)),
+        expect![[r#"
+            `/ask timeout` recovery: Some(2.0) -> Some(5.0) (+150.0%) worse
+            same scenario: Some(true); verdict: worse
+        "#]],
+    );
+    // Under a second apart is the per-second series' resolution; never recovering is worse than any recovery.
+    check(
+        "10%",
+        |b, c| recovery(b, c, Some(1.0), Some(1.5)),
+        expect![[r#"
+        same scenario: Some(true); verdict: same
+    "#]],
+    );
+    check(
+        "10%",
+        |b, c| recovery(b, c, Some(1.0), None),
+        expect![[r#"
+            `/ask timeout` recovery: Some(1.0) -> None (n/a) worse
+            same scenario: Some(true); verdict: worse
+        "#]],
+    );
+}
+
+#[test]
 fn runs_that_are_not_like_for_like_are_compared_with_warnings() {
     check(
         "10%",
@@ -314,7 +347,7 @@ fn table_snapshot() {
     expect![[r#"
         # tgload compare: 20260101-000000-smoke → 20260102-000000-smoke
 
-        **Verdict: WORSE** · 2 worse, 2 better, 7 same · threshold 10%
+        **Verdict: WORSE** · 2 worse, 2 better, 8 same · threshold 10%
 
         > **Warning: these runs are not like for like.**
         > - different scenario files: sha256 aaaabbbbcccc in base, 111122223333 in candidate
@@ -340,10 +373,11 @@ fn table_snapshot() {
         | bot CPU mean | 40.0% | 40.0% | 0 pp | 0% | same |
         | `text` p95 | 50.0 ms | 50.0 ms | 0 ms | 0% | same |
         | `/ask` p95 | 400.0 ms | 520.0 ms | +120.0 ms | +30.0% | **worse** |
+        | `/ask timeout` recovery | 2.00 s | 2.00 s | 0 s | 0% | same |
 
         Only in the base run, not compared: `/photo`.
 
-        A change within 10% or under its noise floor is `same`. Floors: latency 1 ms, error rate 0.01 pp, throughput 0.5/s, RSS 1 MB, drift 20 MB/h, CPU 2 pp.
+        A change within 10% or under its noise floor is `same`. Floors: latency 1 ms, error rate 0.01 pp, throughput 0.5/s, RSS 1 MB, drift 20 MB/h, CPU 2 pp, recovery 1 s.
 
         ## Charts
 
