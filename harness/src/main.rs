@@ -32,6 +32,9 @@ enum Command {
         /// Scale the load's steps to last this long, e.g. 30s or 2m.
         #[arg(long, value_parser = parse_duration)]
         duration: Option<Duration>,
+        /// Set an open-paced scenario's arrival rate, actions per second at its busiest step.
+        #[arg(long, value_name = "PER_SECOND")]
+        rate: Option<f64>,
         /// Deliver updates to the bot by webhook instead of long polling.
         #[arg(long)]
         webhook: bool,
@@ -93,11 +96,12 @@ fn main() -> ExitCode {
         .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
         .init();
     match cli.command {
-        Command::Run { scenario, out, users, duration, webhook, bot_cmd, restart } => run(harness::Options {
+        Command::Run { scenario, out, users, duration, rate, webhook, bot_cmd, restart } => run(harness::Options {
             scenario,
             out,
             users,
             duration,
+            rate,
             webhook,
             bot_cmd,
             restart,

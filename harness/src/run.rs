@@ -27,6 +27,8 @@ pub struct Options {
     pub out: Option<PathBuf>,
     pub users: Option<usize>,
     pub duration: Option<Duration>,
+    /// The arrival rate of an open-paced scenario, actions per second at its busiest step.
+    pub rate: Option<f64>,
     pub webhook: bool,
     pub bot_cmd: Option<String>,
     pub restart: bool,
@@ -96,6 +98,9 @@ fn apply_overrides(mut scenario: Scenario, options: &Options) -> Result<Scenario
             return Err(Error::Usage("--duration must be at least 1s".into()));
         }
         scenario.set_duration(duration);
+    }
+    if let Some(rate) = options.rate {
+        scenario.set_rate(rate).map_err(|m| Error::Usage(format!("--rate: {m}")))?;
     }
     Ok(scenario)
 }

@@ -22,6 +22,8 @@ pub use faults::{BotApiEffect, Endpoint, ExternalApi, ExternalFault, Fault, Targ
 
 /// Upper bound on users, so a typo cannot ask goose to pre-build a million users.
 pub const MAX_USERS: u64 = 100_000;
+/// Upper bound on an open-paced arrival rate, actions per second.
+pub const MAX_RATE: f64 = 1e6;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Scenario {
@@ -179,6 +181,20 @@ impl Scenario {
         let peak = self.peak_users().max(1) as f64;
         for step in &mut self.steps {
             step.users = (step.users as f64 * n_users as f64 / peak).round() as usize;
+        }
+    }
+
+    /// Sets an open-paced scenario's arrival rate (for `--rate`); a closed-paced one has none to set.
+    pub fn set_rate(&mut self, rate: f64) -> Result<(), String> {
+        match &mut self.pacing {
+            Pacing::Open { rate_per_s } if rate > 0.0 && rate <= MAX_RATE => {
+                *rate_per_s = rate;
+                Ok(())
+            }
+            Pacing::Open { .. } => Err(format!("must lie between 0 (excluded) and {MAX_RATE}, got {rate}")),
+            Pacing::Closed { .. } => Err("the scenario's pacing is closed: users act after each answer, at no set \
+                                          rate (use mode = \"open\" with rate_per_s)"
+                .into()),
         }
     }
 
@@ -349,7 +365,7 @@ fn build_pacing(pacing: &Spanned<file::Pacing>, fail: Fail<'_>) -> Result<Pacing
                 fail(&pacing.span(), "pacing.rate_per_s", "missing (open pacing needs a rate)".into())
             })?;
             match *rate.get_ref() {
-                r if r > 0.0 && r <= 1e6 => Ok(Pacing::Open { rate_per_s: r }),
+                r if r > 0.0 && r <= MAX_RATE => Ok(Pacing::Open { rate_per_s: r }),
                 _ => Err(fail(&rate.span(), "pacing.rate_per_s", "must lie between 0 (excluded) and 1000000".into())),
             }
         }

@@ -13,7 +13,8 @@ use serde_json::Value;
 const USAGE: &str = "usage: cargo xtask bench [all | users | echo [RATE...] | overhead]
 
   users     10,000 users, 1-3 s think time, the full mix (scenarios/load-10k.toml): tgload's peak RSS and open files
-  echo      the highest answer rate: harness/benches/echo.toml at each offered rate (default 4000 5000 6000 7000)
+  echo      the highest answer rate: harness/benches/echo.toml at each offered rate (`tgload run --rate`;
+            default 4000 5000 6000 7000)
   overhead  the harness's own latency against the mock's in-process timing (harness/benches/overhead.toml)
 
 Results are printed as Markdown and appended to target/bench/results.md; run directories go to target/bench/.";
@@ -90,7 +91,7 @@ impl Bench {
     }
 
     fn users(&self) -> Result<()> {
-        let m = self.run(&self.root.join("scenarios/load-10k.toml"), "users")?;
+        let m = self.run(&self.root.join("scenarios/load-10k.toml"), "users", &[])?;
         let s = &m.summary;
         let mut table = Table::new(
             "10,000 users, 1-3 s think time, full mix (scenarios/load-10k.toml)",
@@ -111,18 +112,13 @@ impl Bench {
     }
 
     fn echo(&self, rates: &[u32]) -> Result<()> {
-        let template_path = self.root.join("harness/benches/echo.toml");
-        let template =
-            std::fs::read_to_string(&template_path).with_context(|| format!("read {}", template_path.display()))?;
+        let scenario = self.root.join("harness/benches/echo.toml");
         let mut table = Table::new(
             "Highest answer rate, echo only (harness/benches/echo.toml, 2,000 users, open pacing, 20 s)",
             &["offered /s", "answered /s", "errors", "e2e p50", "e2e p99", "service p99", "tgload CPU", "bot CPU"],
         );
         for rate in rates {
-            let text = with_rate(&template, *rate).with_context(|| template_path.display().to_string())?;
-            let scenario = self.out.join(format!("echo-{rate}.toml"));
-            std::fs::write(&scenario, text).with_context(|| format!("write {}", scenario.display()))?;
-            let s = self.run(&scenario, &format!("echo-{rate}"))?.summary;
+            let s = self.run(&scenario, &format!("echo-{rate}"), &["--rate".into(), rate.to_string()])?.summary;
             table.row(vec![
                 rate.to_string(),
                 num(&s, "/throughput_per_s", 0, ""),
@@ -138,7 +134,7 @@ impl Bench {
     }
 
     fn overhead(&self) -> Result<()> {
-        let m = self.run(&self.root.join("harness/benches/overhead.toml"), "overhead")?;
+        let m = self.run(&self.root.join("harness/benches/overhead.toml"), "overhead", &[])?;
         let (s, mock) = (&m.summary, &m.mock);
         let handling = |q: &str| {
             mock.pointer(&format!("/timings/handling_us/{q}"))
@@ -163,8 +159,8 @@ impl Bench {
         self.record(&table)
     }
 
-    /// Runs `tgload run <scenario>` into `target/bench/<name>`, sampling its process until it exits.
-    fn run(&self, scenario: &Path, name: &str) -> Result<Measured> {
+    /// Runs `tgload run <scenario> <extra...>` into `target/bench/<name>`, sampling its process until it exits.
+    fn run(&self, scenario: &Path, name: &str, extra: &[String]) -> Result<Measured> {
         let dir = self.out.join(name);
         let _ = std::fs::remove_dir_all(&dir);
         let mut child = Command::new(self.root.join("target/release/tgload"))
@@ -172,6 +168,7 @@ impl Bench {
             .arg(scenario)
             .arg("--out")
             .arg(&dir)
+            .args(extra)
             .stdout(Stdio::null())
             .spawn()
             .context("start target/release/tgload")?;
@@ -225,25 +222,6 @@ fn read_json(path: &Path) -> Result<Value> {
     serde_json::from_str(&text).with_context(|| format!("parse {}", path.display()))
 }
 
-/// The scenario text with its `rate_per_s` line set to `rate`.
-fn with_rate(template: &str, rate: u32) -> Result<String> {
-    let mut found = false;
-    let lines: Vec<String> = template
-        .lines()
-        .map(|line| match line.trim_start().starts_with("rate_per_s") {
-            true => {
-                found = true;
-                format!("rate_per_s = {rate}")
-            }
-            false => line.to_string(),
-        })
-        .collect();
-    if !found {
-        bail!("no `rate_per_s` line to set");
-    }
-    Ok(lines.join("\n") + "\n")
-}
-
 fn int(v: &Value, pointer: &str) -> String {
     v.pointer(pointer).and_then(Value::as_u64).map_or("-".into(), |n| n.to_string())
 }
@@ -284,13 +262,6 @@ impl Table {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn sets_the_rate_or_says_it_cannot() {
-        let text = with_rate("[pacing]\nmode = \"open\"\n  rate_per_s = 4000\n", 7000).unwrap();
-        assert_eq!(text, "[pacing]\nmode = \"open\"\nrate_per_s = 7000\n");
-        assert!(with_rate("[pacing]\nmode = \"closed\"\n", 7000).is_err());
-    }
 
     #[test]
     fn tables_are_markdown() {

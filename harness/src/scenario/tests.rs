@@ -148,6 +148,13 @@ fn overrides_scale_users_and_time() {
     assert_eq!(s.peak_users(), 100);
     assert_eq!(s.steps[0].ramp, Duration::from_secs(4));
     assert_eq!(s.steps[1].hold, Duration::from_secs(16));
+    // Only an open-paced scenario has a rate to set.
+    assert!(s.set_rate(50.0).unwrap_err().contains("closed"));
+    let mut open =
+        parse(&good_with("mode = \"closed\"\nthink = \"100ms..300ms\"", "mode = \"open\"\nrate_per_s = 5")).unwrap();
+    open.set_rate(7000.0).unwrap();
+    assert_eq!(open.pacing, Pacing::Open { rate_per_s: 7000.0 });
+    assert!(open.set_rate(0.0).is_err() && open.set_rate(f64::NAN).is_err());
 }
 
 #[test]
