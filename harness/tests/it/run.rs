@@ -81,6 +81,16 @@ fn a_bad_scenario_is_bad_usage_and_still_leaves_a_directory() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains(":4:1: load.speed: unknown field `speed`"), "{stderr}");
     assert_eq!(summary(&out)["status"], "error");
+    // An override that does not fit the scenario is bad usage too: a closed-paced load has no rate to set.
+    let out = out_dir("bad-rate");
+    let output = tgload(&shipped("smoke"), &out, &["--rate", "50"]);
+    assert_eq!(output.status.code(), Some(2), "{}", text(&output));
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("--rate: the scenario's pacing is closed"),
+        "{}",
+        text(&output)
+    );
+    assert_eq!(summary(&out)["status"], "error");
 }
 
 #[test]
