@@ -65,6 +65,12 @@ impl ApiError {
         ApiError::bad_request("query is too old and response timeout expired or query ID is invalid")
     }
 
+    /// Whether the error tells the caller to try again (a flood wait, a server error) rather than that the call
+    /// was wrong.
+    pub fn is_transient(&self) -> bool {
+        self.code == 429 || self.code >= 500
+    }
+
     /// The envelope body, also used for webhook-reply errors that never reach an HTTP response.
     pub fn body(&self) -> serde_json::Value {
         let mut body = json!({"ok": false, "error_code": self.code, "description": self.description});

@@ -69,6 +69,9 @@ struct Pending {
     callback_id: Option<String>,
     timings: Timings,
     waiter: Option<oneshot::Sender<Completion>>,
+    /// The last answering call that failed with an error that says "try again" (429, 5xx), and when: the action
+    /// stays open for the bot's retry, and ends with this error only if no answer comes.
+    failed: Option<(Answer, u64)>,
 }
 
 #[derive(Debug, Default)]
@@ -123,7 +126,7 @@ impl Ledger {
         }
         state.by_chat.entry(chat_id).or_default().push_back(action_id);
         let timings = Timings { due: due_us, enqueued: now_us, delivered: None, answered: None };
-        let pending = Pending { chat_id, message_id, callback_id, timings, waiter: Some(sender) };
+        let pending = Pending { chat_id, message_id, callback_id, timings, waiter: Some(sender), failed: None };
         state.pending.insert(action_id, pending);
         Registered { action_id, completion }
     }
@@ -171,23 +174,47 @@ impl Ledger {
         }
     }
 
-    pub fn timed_out(&self) {
-        self.lock().stats.timed_out += 1;
+    /// A bot call that would have answered `target` failed with a transient error (429, 5xx): the action stays
+    /// open, so a retry that succeeds answers it, and remembers the failure.
+    pub fn failed_attempt(&self, target: Target<'_>, answer: Answer, now_us: u64) {
+        let mut state = self.lock();
+        state.stats.failed_attempts += 1;
+        let Some(action_id) = find(&state, target) else { return };
+        if let Some(pending) = state.pending.get_mut(&action_id) {
+            pending.failed = Some((answer, now_us));
+        }
     }
 
-    /// Drops actions enqueued before `cutoff_us`: the bot will not answer them any more.
+    /// The user stopped waiting for `action_id`. An action whose answer failed transiently and was never retried
+    /// ends now, answered with that failure (as of when it happened); any other stays open for a late answer.
+    pub fn give_up(&self, action_id: u64) -> Option<Completion> {
+        let mut state = self.lock();
+        if state.pending.get(&action_id).is_none_or(|p| p.failed.is_none()) {
+            state.stats.timed_out += 1;
+            return None;
+        }
+        let pending = state.pending.remove(&action_id)?;
+        unlink(&mut state, action_id, &pending);
+        Some(end_failed(&mut state.stats, pending))
+    }
+
+    /// Drops actions enqueued before `cutoff_us`: the bot will not answer them any more. One whose answer failed
+    /// transiently ends as answered with that failure; the others count as expired. Returns how many left.
     pub fn expire(&self, cutoff_us: u64) -> usize {
         let mut state = self.lock();
-        let expired: Vec<u64> =
+        let old: Vec<u64> =
             state.pending.iter().filter(|(_, p)| p.timings.enqueued < cutoff_us).map(|(id, _)| *id).collect();
-        for action_id in &expired {
+        for action_id in &old {
             if let Some(pending) = state.pending.remove(action_id) {
                 unlink(&mut state, *action_id, &pending);
+                match pending.failed {
+                    Some(_) => drop(end_failed(&mut state.stats, pending)),
+                    None => state.stats.expired += 1,
+                }
             }
         }
         state.live_callbacks.retain(|_, sent| *sent >= cutoff_us);
-        state.stats.expired += expired.len() as u64;
-        expired.len()
+        old.len()
     }
 
     pub fn stats(&self) -> Stats {
@@ -231,6 +258,18 @@ fn find(state: &State, target: Target<'_>) -> Option<u64> {
             state.pending.get(id).is_some_and(|p| p.callback_id.is_some() && p.message_id == Some(message_id))
         }),
     }
+}
+
+/// Ends an action with its last transient failure: answered with that error, at the time it happened. A user
+/// still waiting for it (its wait outlived the ledger's time-to-live) hears so too.
+fn end_failed(stats: &mut Stats, mut pending: Pending) -> Completion {
+    let (answer, at) = pending.failed.take().unwrap_or_default();
+    pending.timings.answered = Some(at);
+    stats.record_answer(&pending.timings, true);
+    if let Some(waiter) = pending.waiter.take() {
+        let _ = waiter.send(Completion { answer: answer.clone(), timings: pending.timings });
+    }
+    Completion { answer, timings: pending.timings }
 }
 
 fn unlink(state: &mut State, action_id: u64, pending: &Pending) {
@@ -295,5 +334,39 @@ mod tests {
         ledger.answer(Target::Chat { chat_id: 7, reply_to: None }, answer("sendMessage"), 30);
         let stats = ledger.stats();
         assert_eq!((stats.expired, stats.answered, stats.pending), (1, 1, 0));
+    }
+
+    #[test]
+    fn a_transient_failure_leaves_the_action_open_for_the_retry() {
+        let ledger = Ledger::default();
+        let chat = Target::Chat { chat_id: 7, reply_to: None };
+        let flood = || Answer { error: Some(serde_json::json!({"error_code": 429})), ..answer("sendMessage") };
+        // Retried: the retry answers, and the latency runs to it.
+        let mut retried = ledger.register(1, 7, Some(1), None, 0, 0);
+        ledger.failed_attempt(chat, flood(), 10);
+        assert!(retried.completion.try_recv().is_err());
+        ledger.answer(chat, answer("sendMessage"), 1010);
+        let done = retried.completion.try_recv().unwrap();
+        assert_eq!((done.answer.error, done.timings.answered), (None, Some(1010)));
+        // Not retried: when the user gives up, the action ends with the failure, as of when it happened.
+        let _abandoned = ledger.register(2, 7, Some(2), None, 0, 2000);
+        ledger.failed_attempt(chat, flood(), 2010);
+        let ended = ledger.give_up(2).unwrap();
+        assert_eq!((ended.answer.error.is_some(), ended.timings.answered), (true, Some(2010)));
+        // Without a failure, giving up is a timeout and the action stays open for a late answer.
+        let mut late = ledger.register(3, 7, Some(3), None, 0, 3000);
+        assert!(ledger.give_up(3).is_none());
+        ledger.answer(chat, answer("sendMessage"), 9000);
+        assert!(late.completion.try_recv().is_ok());
+        // A failed action that outlives the time-to-live ends with its failure too, and its waiter hears it.
+        let mut expiring = ledger.register(4, 7, Some(4), None, 0, 4000);
+        ledger.failed_attempt(chat, flood(), 4010);
+        assert_eq!(ledger.expire(5000), 1);
+        assert!(expiring.completion.try_recv().unwrap().answer.error.is_some());
+        let stats = ledger.stats();
+        assert_eq!(
+            (stats.failed_attempts, stats.answered, stats.answered_with_error, stats.timed_out, stats.expired),
+            (3, 4, 2, 1, 0)
+        );
     }
 }

@@ -28,6 +28,8 @@ pub struct Stats {
     pub bot_calls: u64,
     pub bot_answers: u64,
     pub bot_errors: BTreeMap<u16, u64>,
+    /// Answering calls that failed with a transient error (429, 5xx); their actions stayed open for a retry.
+    pub failed_attempts: u64,
     /// Calls that met an injected fault window (`faults`): answered its error, or delayed.
     pub injected_errors: u64,
     pub injected_delays: u64,
@@ -52,6 +54,7 @@ impl Default for Stats {
             bot_calls: 0,
             bot_answers: 0,
             bot_errors: BTreeMap::new(),
+            failed_attempts: 0,
             injected_errors: 0,
             injected_delays: 0,
             queue_wait: histogram(),
@@ -95,6 +98,7 @@ impl Stats {
             "unprompted": self.unprompted,
             "bot_calls": self.bot_calls,
             "bot_errors": bot_errors,
+            "failed_attempts": self.failed_attempts,
             "injected": {"errors": self.injected_errors, "delays": self.injected_delays},
             "timings": {
                 "queue_wait_us": Summary::of(&self.queue_wait),
@@ -116,6 +120,7 @@ impl Stats {
             ("actions_pending", self.pending),
             ("unprompted_answers", self.unprompted),
             ("bot_calls", self.bot_calls),
+            ("failed_attempts", self.failed_attempts),
             ("injected_errors", self.injected_errors),
             ("injected_delays", self.injected_delays),
         ];

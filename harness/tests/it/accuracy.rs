@@ -142,8 +142,10 @@ fn bot_api_faults_show_as_errors_and_latency_where_they_were_scheduled() {
     let out = out_dir("bot-api-fault");
     // Plain text at 20 actions/s for 6 s (the bot echoes with sendMessage). sendMessage answers 429 (retry after
     // 1 s) from 1 s to 3 s, and answers 200 ms late from 4 s to 5 s. The bundled bot does not retry a failed send.
-    // (Not a 5xx: teloxide sleeps 10 s after any 5xx before it returns the error, which stalls the chat.)
-    let body = "answer_timeout = \"3s\"\n[load]\nusers = 40\nduration = \"6s\"\n\
+    // (Not a 5xx: teloxide sleeps 10 s after any 5xx before it returns the error, which stalls the chat.) A failed
+    // answer leaves its action open for a retry until the user's 1 s answer timeout, well before the user's next
+    // action 2 s later.
+    let body = "answer_timeout = \"1s\"\n[load]\nusers = 40\nduration = \"6s\"\n\
         [pacing]\nmode = \"open\"\nrate_per_s = 20\n[[actions]]\nkind = \"text\"\ntext = \"hi\"\n\
         [[bot_api.faults]]\nmethods = [\"sendMessage\"]\nkind = \"error\"\nerror_code = 429\nretry_after = 1\n\
         start = \"1s\"\nduration = \"2s\"\n\

@@ -115,17 +115,20 @@ pub async fn act(
     if wait.is_zero() {
         return Ok(axum::Json(response));
     }
-    match tokio::time::timeout(wait, &mut registered.completion).await {
-        Ok(Ok(completion)) => {
+    let completion = match tokio::time::timeout(wait, &mut registered.completion).await {
+        Ok(Ok(completion)) => Some(completion),
+        // Expired from the ledger while waiting (it ended there), or the wait ran out: the action ends now if the
+        // bot's answer failed and was not retried, and stays open for a late answer otherwise.
+        Ok(Err(_)) => None,
+        Err(_) => bot.ledger.give_up(action_id),
+    };
+    match completion {
+        Some(completion) => {
             response.outcome = if completion.answer.error.is_some() { Outcome::BotError } else { Outcome::Answered };
             response.answer = serde_json::to_value(&completion.answer).ok();
             response.timings_us = completion.timings;
         }
-        // Expired from the ledger while waiting, or the wait ran out: either way, no answer in time.
-        Ok(Err(_)) | Err(_) => {
-            bot.ledger.timed_out();
-            response.outcome = Outcome::Timeout;
-        }
+        None => response.outcome = Outcome::Timeout,
     }
     Ok(axum::Json(response))
 }

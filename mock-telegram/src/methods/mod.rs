@@ -134,7 +134,13 @@ pub async fn dispatch(call: Call<'_>, method: &str) -> Result<Reply, ApiError> {
         bot.ledger.count_bot_error(error.code);
         if let Some(failed) = failed_target {
             let answer = Answer { method: method.clone(), error: Some(error.body()), ..Answer::default() };
-            bot.ledger.answer(failed.target(), answer, crate::clock::now_us());
+            let now = crate::clock::now_us();
+            // A call told to try again leaves its action open for the retry; a wrong call has answered it.
+            if error.is_transient() {
+                bot.ledger.failed_attempt(failed.target(), answer, now);
+            } else {
+                bot.ledger.answer(failed.target(), answer, now);
+            }
         }
     }
     result

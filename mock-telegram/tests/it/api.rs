@@ -343,10 +343,24 @@ async fn injected_faults_answer_their_error_or_delay_in_their_window_only() {
     .await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["windows"][1]["methods"], json!(["getme"]));
-    // An outage of sendMessage: Telegram's envelope and text, and the action it would have answered is failed.
-    mock.user_says(7, "hi").await;
+    // An outage of sendMessage: Telegram's envelope and text; the action stays open for the bot's retry.
+    let user = tokio::spawn({
+        let (http, url) = (mock.http.clone(), format!("{}/control/bots/{TOKEN}/actions", mock.url));
+        let action = json!({"chat_id": 7, "action": {"kind": "text", "text": "hi"}, "wait_ms": 300});
+        async move { http.post(url).json(&action).send().await.unwrap().json::<Value>().await.unwrap() }
+    });
+    let mut polled = json!([]);
+    while polled.as_array().unwrap().is_empty() {
+        polled = mock.ok("getUpdates", json!({"timeout": 1})).await;
+    }
     let (status, body) = mock.call("sendMessage", json!({"chat_id": 7, "text": "hello"})).await;
     assert_eq!((status, body), (502, json!({"ok": false, "error_code": 502, "description": "Bad Gateway"})));
+    // The bot never retries: when the user stops waiting, the action ends with that error.
+    let reply = user.await.unwrap();
+    assert_eq!(
+        (reply["outcome"].as_str(), reply["answer"]["error"]["error_code"].as_u64()),
+        (Some("bot_error"), Some(502))
+    );
     // A slow getMe still answers; a window an hour ahead is not open yet.
     let started = std::time::Instant::now();
     mock.ok("getMe", json!({})).await;
@@ -355,7 +369,10 @@ async fn injected_faults_answer_their_error_or_delay_in_their_window_only() {
     let stats = mock.get(&format!("/control/bots/{TOKEN}/stats")).await;
     assert_eq!(stats["injected"], json!({"errors": 1, "delays": 1}), "{stats}");
     assert_eq!(stats["bot_errors"]["502"], 1, "{stats}");
-    assert_eq!(stats["actions"]["answered_with_error"], 1, "{stats}");
+    assert_eq!(
+        (stats["failed_attempts"].as_u64(), stats["actions"]["answered_with_error"].as_u64()),
+        (Some(1), Some(1))
+    );
     // A bad window is refused with what was wrong, and the windows stay as they were; an empty list clears them.
     let (status, body) =
         put(json!([{"start_us": 0, "duration_ms": 1, "effect": {"kind": "error", "error_code": 302}}])).await;
