@@ -15,7 +15,7 @@ use tokio::time::Instant;
 
 use super::setup::{create_groups, free_port, start_services, wait_exit, wait_ready};
 use super::timeline::Timeline;
-use super::wrapup::{complete_directory, write_failed};
+use super::wrapup::{complete_directory, external_calls, recoveries, write_failed};
 use super::{Finished, Options, TOKEN};
 use crate::bot::{self, Bot, Launch, Program, Surroundings};
 use crate::collector::{ActionResult, Collector, Interval, Outcome};
@@ -30,7 +30,7 @@ use crate::scenario::Scenario;
 use crate::schedule::Schedule;
 use crate::services::Mock;
 use crate::slo::Judge;
-use crate::summary::{Calls, ExternalCalls, Inputs, Notes, Point, Status, Summary};
+use crate::summary::{Inputs, Notes, Point, Status, Summary};
 
 /// How often a crashing bot is restarted before the run gives up on it.
 const MAX_RESTARTS: u32 = 10;
@@ -549,15 +549,6 @@ impl Session {
         Ok(())
     }
 
-    /// How each fault window that opened during the load played out.
-    fn recoveries(&self) -> Vec<recovery::Recovery> {
-        let opened =
-            |f: &&crate::scenario::Fault| self.load.started && f.start.as_secs() < self.load.seconds.len() as u64;
-        let judge =
-            |f: &crate::scenario::Fault| recovery::judge(&f.name(), f.start, f.start + f.duration, &self.load.seconds);
-        self.scenario.faults.iter().filter(opened).map(judge).collect()
-    }
-
     /// Stops what still runs and completes the directory.
     async fn finish(mut self, bot: Option<Bot>) -> Result<Finished, Error> {
         if let Some(bot) = bot {
@@ -599,15 +590,10 @@ impl Session {
             exits: self.load.exits,
             restarts: self.load.restarts,
             external_api: external_calls(&self.external),
-            faults: self.recoveries(),
+            faults: if self.load.started { recoveries(&self.scenario.faults, &self.load.seconds) } else { Vec::new() },
         });
         let finished = complete_directory(&self.dir, &summary, notes)?;
         self.mock.stop().await;
         Ok(finished)
     }
-}
-
-fn external_calls(api: &bot_under_test::external_api::ExternalApi) -> ExternalCalls {
-    let calls = |s: bot_under_test::external_api::Served| Calls { ok: s.ok, errors: s.errors, timeouts: s.timeouts };
-    ExternalCalls { quote: calls(api.served_quote()), ask: calls(api.served_ask()) }
 }

@@ -1,5 +1,5 @@
 //! Completing a run directory: `summary.json`, `report.md` and the charts, for a run that ended however it
-//! ended, including one that never got to start its load.
+//! ended, including one that never got to start its load; and the last figures the summary gathers at the end.
 
 use serde_json::json;
 
@@ -7,8 +7,10 @@ use super::Finished;
 use crate::collector::Collector;
 use crate::driver::now_us;
 use crate::error::Error;
+use crate::recovery::{self, Recovery, Second};
 use crate::rundir::RunDir;
-use crate::summary::{self, ExternalCalls, Inputs, Notes, Status, Summary};
+use crate::scenario::Fault;
+use crate::summary::{self, Calls, ExternalCalls, Inputs, Notes, Status, Summary};
 
 /// Writes `summary.json` and `report.md`, renders the charts, and links them from the report.
 pub(super) fn complete_directory(dir: &RunDir, summary: &Summary, mut notes: Notes) -> Result<Finished, Error> {
@@ -53,4 +55,16 @@ pub(crate) fn write_failed(mut dir: RunDir, scenario: &str, error: &Error) -> Re
         faults: Vec::new(),
     });
     complete_directory(&dir, &summary, Notes { failures: vec![error.to_string()], ..Notes::default() })
+}
+
+/// The calls the bot made to the external API mock, by outcome.
+pub(super) fn external_calls(api: &bot_under_test::external_api::ExternalApi) -> ExternalCalls {
+    let calls = |s: bot_under_test::external_api::Served| Calls { ok: s.ok, errors: s.errors, timeouts: s.timeouts };
+    ExternalCalls { quote: calls(api.served_quote()), ask: calls(api.served_ask()) }
+}
+
+/// How each fault window that opened during the load (within its closed `seconds`) played out.
+pub(super) fn recoveries(faults: &[Fault], seconds: &[Second]) -> Vec<Recovery> {
+    let opened = |f: &&Fault| f.start.as_secs() < seconds.len() as u64;
+    faults.iter().filter(opened).map(|f| recovery::judge(&f.name(), f.start, f.start + f.duration, seconds)).collect()
 }
