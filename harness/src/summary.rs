@@ -36,6 +36,8 @@ pub struct Summary {
     pub service_ms: Percentiles,
     /// Counts and end-to-end latency per kind of action (`text`, `/ask`, `button press`, ...).
     pub by_action: Vec<ByAction>,
+    /// The same per phase of the load (the scenario's steps), in time order.
+    pub by_phase: Vec<ByPhase>,
     pub generator: Generator,
     pub bot: BotResources,
     /// The calls the bot made to the external API mock, by outcome (faults show here).
@@ -132,6 +134,7 @@ pub struct Inputs<'a> {
     pub restarts: u32,
     pub external_api: ExternalCalls,
     pub faults: Vec<Recovery>,
+    pub by_phase: Vec<ByPhase>,
 }
 
 impl Percentiles {
@@ -181,6 +184,7 @@ impl Summary {
                     latency_ms: Percentiles::of(&k.e2e),
                 })
                 .collect(),
+            by_phase: i.by_phase,
             generator: Generator {
                 late_p99_ms: late.p99,
                 late_max_ms: late.max,
@@ -291,6 +295,7 @@ pub fn report(s: &Summary, notes: &Notes) -> String {
     );
     write_latency(&mut r, s);
     write_by_action(&mut r, s);
+    write_by_phase(&mut r, s);
     write_actions(&mut r, s);
     write_resources(&mut r, s);
     write_external_api(&mut r, s);
@@ -322,6 +327,24 @@ fn write_by_action(r: &mut String, s: &Summary) {
         let p = &a.latency_ms;
         let row = [p.p50, p.p95, p.p99, p.max].map(ms).join(" | ");
         let _ = writeln!(r, "| `{}` | {} | {} | {} | {row} |", a.action, a.sent, a.answered, a.errors);
+    }
+}
+
+fn write_by_phase(r: &mut String, s: &Summary) {
+    if s.by_phase.len() < 2 {
+        return;
+    }
+    let _ = writeln!(r, "\n## By phase (end to end, ms)\n");
+    let header = "| phase | from | seconds | users | sent | answered/s | errors | p50 | p95 | p99 | max |";
+    let _ = writeln!(r, "{header}\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    for p in &s.by_phase {
+        let l = &p.latency_ms;
+        let row = [l.p50, l.p95, l.p99, l.max].map(ms).join(" | ");
+        let _ = writeln!(
+            r,
+            "| {} | {} s | {} | {} | {} | {:.1} | {} | {row} |",
+            p.phase, p.start_s, p.duration_s, p.users, p.sent, p.throughput_per_s, p.errors
+        );
     }
 }
 
@@ -457,6 +480,10 @@ fn write_notes(r: &mut String, notes: &Notes) {
         }
     }
 }
+
+mod phases;
+
+pub use phases::{ByPhase, Phases};
 
 #[cfg(test)]
 mod tests;

@@ -30,7 +30,7 @@ use crate::scenario::Scenario;
 use crate::schedule::Schedule;
 use crate::services::Mock;
 use crate::slo::Judge;
-use crate::summary::{Inputs, Notes, Point, Status, Summary};
+use crate::summary::{Inputs, Notes, Phases, Point, Status, Summary};
 
 /// How often a crashing bot is restarted before the run gives up on it.
 const MAX_RESTARTS: u32 = 10;
@@ -80,9 +80,9 @@ struct Load {
     bot_points: Vec<Point>,
     harness_points: Vec<Point>,
     samples: BTreeMap<u64, (f64, f64)>,
-    /// Each closed second's p95 and errors, for the recovery after each fault window (one row a second, so a
-    /// 72-hour run keeps about 6 MB of them).
+    /// Each closed second's p95 and errors, for the recoveries (a 72-hour run keeps about 6 MB of them).
     seconds: Vec<recovery::Second>,
+    phases: Phases,
     progress: Progress,
     /// The first distinct control API failures the users saw.
     failures: Vec<String>,
@@ -155,6 +155,7 @@ impl Session {
             harness_points: Vec::new(),
             samples: BTreeMap::new(),
             seconds: Vec::new(),
+            phases: Phases::default(),
             progress: Progress::default(),
             failures: Vec::new(),
             callbacks_lost: 0,
@@ -536,6 +537,7 @@ impl Session {
             bot,
         };
         self.dir.row(&row)?;
+        self.load.phases.add(row.phase, row.active_users, interval);
         let p95_ms = percentiles.map(|p| p[1]);
         self.load.seconds.push(recovery::Second { index: interval.index, p95_ms, errors: interval.errors });
         self.dir.latency(
@@ -590,7 +592,8 @@ impl Session {
             exits: self.load.exits,
             restarts: self.load.restarts,
             external_api: external_calls(&self.external),
-            faults: if self.load.started { recoveries(&self.scenario.faults, &self.load.seconds) } else { Vec::new() },
+            by_phase: self.load.phases.summarize(),
+            faults: recoveries(&self.scenario.faults, &self.load.seconds),
         });
         let finished = complete_directory(&self.dir, &summary, notes)?;
         self.mock.stop().await;

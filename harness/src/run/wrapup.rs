@@ -53,6 +53,7 @@ pub(crate) fn write_failed(mut dir: RunDir, scenario: &str, error: &Error) -> Re
         restarts: 0,
         external_api: ExternalCalls::default(),
         faults: Vec::new(),
+        by_phase: Vec::new(),
     });
     complete_directory(&dir, &summary, Notes { failures: vec![error.to_string()], ..Notes::default() })
 }

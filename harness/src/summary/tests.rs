@@ -58,6 +58,7 @@ fn summary(status: Status, rules: &[&str]) -> Summary {
         restarts: 0,
         external_api: ExternalCalls::default(),
         faults: Vec::new(),
+        by_phase: Vec::new(),
     })
 }
 
@@ -84,7 +85,7 @@ fn json_has_the_documented_shape() {
     let keys = |v: &serde_json::Value| v.as_object().unwrap().keys().cloned().collect::<Vec<_>>().join(",");
     assert_eq!(
         keys(&json),
-        "actions,bot,by_action,duration_s,error_rate,errors,external_api,faults,generator,latency_ms,scenario,schema_version,service_ms,slos,status,throughput_per_s,verdict"
+        "actions,bot,by_action,by_phase,duration_s,error_rate,errors,external_api,faults,generator,latency_ms,scenario,schema_version,service_ms,slos,status,throughput_per_s,verdict"
     );
     assert_eq!(json["schema_version"], 1);
     assert_eq!(json["status"], "bot_crashed");
@@ -153,6 +154,18 @@ fn report_snapshot() {
         recovery_s,
     };
     s.faults = vec![fault("/ask timeout", Some(1.0)), fault("sendMessage 502", None)];
+    let phase = |phase: &str, start_s, users, p99| ByPhase {
+        phase: phase.into(),
+        start_s,
+        duration_s: 5,
+        users,
+        sent: 500,
+        answered: 498,
+        errors: 2,
+        throughput_per_s: 99.6,
+        latency_ms: Percentiles { p50: 1.5, p95: 20.0, p99, p999: 900.0, max: 1200.0, mean: 4.0 },
+    };
+    s.by_phase = vec![phase("ramp", 0, 5, 40.0), phase("hold", 5, 10, 850.0)];
     let notes = Notes {
         command: "tgload run scenarios/smoke.toml".into(),
         users: 10,
@@ -182,6 +195,13 @@ fn report_snapshot() {
         |---|---:|---:|---:|---:|---:|---:|---:|
         | `text` | 100 | 100 | 0 | 500.2 | 950.3 | 990.2 | 1000 |
         | `/ask` | 1 | 0 | 1 | 0.00 | 0.00 | 0.00 | 0.00 |
+
+        ## By phase (end to end, ms)
+
+        | phase | from | seconds | users | sent | answered/s | errors | p50 | p95 | p99 | max |
+        |---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|
+        | ramp | 0 s | 5 | 5 | 500 | 99.6 | 2 | 1.50 | 20.0 | 40.0 | 1200 |
+        | hold | 5 s | 5 | 10 | 500 | 99.6 | 2 | 1.50 | 20.0 | 850.0 | 1200 |
 
         ## Actions
 
