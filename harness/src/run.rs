@@ -3,6 +3,7 @@
 //! result, sample, bot exited, Ctrl-C, deadline, load done) in a single loop, which feeds the collector and
 //! writes the run's streams. Whatever ends the run, the directory is completed: summary, report, charts.
 
+mod resources;
 mod session;
 mod setup;
 mod timeline;

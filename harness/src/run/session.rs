@@ -3,7 +3,6 @@
 //! bounded in time: the load by the schedule, the stop by the answer timeout, the wait for goose by a
 //! hard deadline.
 
-use std::collections::BTreeMap;
 use std::sync::atomic::AtomicU32;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -13,6 +12,7 @@ use tokio::signal::unix::{signal, Signal, SignalKind};
 use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 
+use super::resources::Resources;
 use super::setup::{create_groups, free_port, start_services, wait_exit, wait_ready};
 use super::timeline::Timeline;
 use super::wrapup::{complete_directory, external_calls, recoveries, write_failed};
@@ -30,7 +30,7 @@ use crate::scenario::Scenario;
 use crate::schedule::Schedule;
 use crate::services::Mock;
 use crate::slo::Judge;
-use crate::summary::{Inputs, Notes, Phases, Point, Status, Summary};
+use crate::summary::{Inputs, Notes, Phases, Status, Summary};
 
 /// How often a crashing bot is restarted before the run gives up on it.
 const MAX_RESTARTS: u32 = 10;
@@ -77,9 +77,7 @@ struct Load {
     restarts: u32,
     awaiting_recovery: Option<u64>,
     stopping: Option<(Instant, u64)>,
-    bot_points: Vec<Point>,
-    harness_points: Vec<Point>,
-    samples: BTreeMap<u64, (f64, f64)>,
+    resources: Resources,
     /// Each closed second's p95 and errors, for the recoveries (a 72-hour run keeps about 6 MB of them).
     seconds: Vec<recovery::Second>,
     phases: Phases,
@@ -151,9 +149,7 @@ impl Session {
             restarts: 0,
             awaiting_recovery: None,
             stopping: None,
-            bot_points: Vec::new(),
-            harness_points: Vec::new(),
-            samples: BTreeMap::new(),
+            resources: Resources::default(),
             seconds: Vec::new(),
             phases: Phases::default(),
             progress: Progress::default(),
@@ -211,6 +207,12 @@ impl Session {
 
     fn event(&mut self, at_us: u64, kind: &str, fields: serde_json::Value) -> Result<(), Error> {
         self.dir.event(at_us, kind, fields)
+    }
+
+    /// Ctrl-C, caught by our handler or by goose's.
+    fn interrupted(&mut self) -> Result<(), Error> {
+        self.load.status = Status::Interrupted;
+        self.event(now_us(), "interrupted", json!({"name": "ctrl-c"}))
     }
 
     fn note_error(&mut self, error: &Error) {
@@ -378,16 +380,14 @@ impl Session {
             Event::BotExited(how) => self.on_bot_exit(how, bot, stop)?,
             Event::Interrupted => {
                 if self.load.stopping.is_none() {
-                    self.load.status = Status::Interrupted;
-                    self.event(now_us(), "interrupted", json!({"name": "ctrl-c"}))?;
+                    self.interrupted()?;
                     self.stop(stop);
                 }
             }
             Event::LoadDone(result) => {
                 // goose ended by itself: its own Ctrl-C handler may have caught the signal.
                 if self.load.stopping.is_none() && goose::is_killswitch_triggered() {
-                    self.load.status = Status::Interrupted;
-                    self.event(now_us(), "interrupted", json!({"name": "ctrl-c"}))?;
+                    self.interrupted()?;
                 }
                 if let Err(e) = result {
                     self.load.status = Status::Error;
@@ -431,8 +431,7 @@ impl Session {
         match self.load.stopping {
             // goose's own Ctrl-C handler may have caught the signal before ours.
             None if goose::is_killswitch_triggered() => {
-                self.load.status = Status::Interrupted;
-                self.event(now, "interrupted", json!({"name": "ctrl-c"}))?;
+                self.interrupted()?;
                 self.stop(stop);
             }
             // Every user is done before the drain deadline: no need to wait for it.
@@ -480,17 +479,8 @@ impl Session {
     }
 
     fn on_sample(&mut self, s: &Sample) {
-        let load = &mut self.load;
-        if s.t_us < load.t0_us || load.stopping.is_some() {
-            return;
-        }
-        let t_s = (s.t_us - load.t0_us) as f64 / 1e6;
-        let point = |u: &sampler::Usage| Point { t_s, rss_mb: u.rss_bytes as f64 / 1e6, cpu_pct: u.cpu_pct };
-        load.harness_points.push(point(&s.harness));
-        if let Some(bot) = &s.bot {
-            let p = point(bot);
-            load.bot_points.push(p);
-            load.samples.insert(t_s as u64, (p.rss_mb, p.cpu_pct));
+        if self.load.stopping.is_none() {
+            self.load.resources.record(s, self.load.t0_us);
         }
     }
 
@@ -522,8 +512,7 @@ impl Session {
         let middle = Duration::from_millis(interval.index * 1000 + 500);
         let e2e = &interval.e2e;
         let percentiles = (!e2e.is_empty()).then(|| [0.50, 0.95, 0.99].map(|q| e2e.value_at_quantile(q) as f64 / 1e3));
-        self.load.samples.retain(|second, _| *second >= interval.index);
-        let bot = self.load.samples.remove(&interval.index);
+        let bot = self.load.resources.take_second(interval.index);
         // Once the load has stopped, no user is active whatever the plan said.
         let stopped = self.load.stopping.is_some_and(|(_, at)| self.load.t0_us + interval.index * 1_000_000 >= at);
         let row = Row {
@@ -587,8 +576,8 @@ impl Session {
             duration_s,
             totals,
             slos: self.load.judge.verdicts(&totals.window(duration_s)),
-            bot: &self.load.bot_points,
-            harness: &self.load.harness_points,
+            bot: &self.load.resources.bot,
+            harness: &self.load.resources.harness,
             exits: self.load.exits,
             restarts: self.load.restarts,
             external_api: external_calls(&self.external),
