@@ -11,17 +11,24 @@ fn open_text(users: usize, env: &str) -> String {
     )
 }
 
+/// Runs `body` as a scenario into a fresh directory named after `name`; the run must pass (these scenarios have no
+/// objectives). Returns the directory and its `summary.json`.
+fn passing_run(name: &str, body: &str) -> (PathBuf, serde_json::Value) {
+    let out = out_dir(name);
+    let output = tgload(&scenario(&out, body), &out, &[]);
+    assert_eq!(output.status.code(), Some(0), "no objectives, so the run passes: {}", text(&output));
+    let s = summary(&out);
+    (out, s)
+}
+
 #[test]
 fn a_fixed_bot_delay_shows_in_the_percentiles() {
     let Some(_guard) = e2e() else { return };
-    let out = out_dir("delay");
     // 1,200 actions (100/s for 12 s), so that p99 rests on a dozen samples rather than three.
     let body = open_text(20, "TGLOAD_DELAY_MS = \"50\"")
         .replace("rate_per_s = 50", "rate_per_s = 100")
         .replace("duration = \"6s\"", "duration = \"12s\"");
-    let output = tgload(&scenario(&out, &body), &out, &[]);
-    assert_eq!(output.status.code(), Some(0), "{}", text(&output));
-    let s = summary(&out);
+    let (out, s) = passing_run("delay", &body);
     assert_eq!(s["actions"]["sent"].as_u64(), Some(1_200), "open pacing sends exactly rate × duration: {s}");
     let (p50, p99) = (s["latency_ms"]["p50"].as_f64().unwrap(), s["latency_ms"]["p99"].as_f64().unwrap());
     // The delay is a floor; what the bot, the mock and the generator add on top stays small on loopback.
@@ -41,14 +48,11 @@ fn a_fixed_bot_delay_shows_in_the_percentiles() {
 #[test]
 fn a_periodic_stall_shows_in_p99_under_open_pacing() {
     let Some(_guard) = e2e() else { return };
-    let out = out_dir("stall");
     // The bot stalls 1 s every 5 s. Actions keep arriving on schedule during a stall, so about a fifth of them
     // wait up to a second: p99 must show most of that second, while the median stays fast.
     let env = "TGLOAD_STALL_EVERY_MS = \"5000\", TGLOAD_STALL_MS = \"1000\"";
     let body = open_text(10, env).replace("duration = \"6s\"", "duration = \"11s\"").replace("\"1s\"", "\"3s\"");
-    let output = tgload(&scenario(&out, &body), &out, &[]);
-    assert_eq!(output.status.code(), Some(0), "{}", text(&output));
-    let s = summary(&out);
+    let (_, s) = passing_run("stall", &body);
     let (p50, p99) = (s["latency_ms"]["p50"].as_f64().unwrap(), s["latency_ms"]["p99"].as_f64().unwrap());
     assert!(p50 < 50.0, "most actions miss the stalls: p50 {p50}: {s}");
     assert!((800.0..1_100.0).contains(&p99), "the stall shows in p99: {p99}: {s}");
@@ -58,13 +62,10 @@ fn a_periodic_stall_shows_in_p99_under_open_pacing() {
 #[test]
 fn dropped_updates_are_counted_as_timeouts_one_for_one() {
     let Some(_guard) = e2e() else { return };
-    let out = out_dir("fail-every");
     // 300 users with one action each. The mock completes the oldest unanswered action of a chat, so once an
     // update is dropped, later answers in that chat would be credited to the dropped action; one action per
     // chat keeps this test about the harness's counting, not the mock's correlation.
-    let output = tgload(&scenario(&out, &open_text(300, "TGLOAD_FAIL_EVERY = \"10\"")), &out, &[]);
-    assert_eq!(output.status.code(), Some(0), "no objectives, so the run passes: {}", text(&output));
-    let s = summary(&out);
+    let (_, s) = passing_run("fail-every", &open_text(300, "TGLOAD_FAIL_EVERY = \"10\""));
     assert_eq!(s["actions"]["sent"].as_u64(), Some(300), "{s}");
     assert_eq!(s["errors"]["timeout"].as_u64(), Some(30), "every 10th of 300 updates was dropped: {s}");
     assert_eq!(s["actions"]["errors"].as_u64(), Some(30), "and nothing else failed: {s}");
@@ -74,7 +75,6 @@ fn dropped_updates_are_counted_as_timeouts_one_for_one() {
 #[test]
 fn an_external_api_outage_shows_where_and_as_long_as_it_was_scheduled() {
     let Some(_guard) = e2e() else { return };
-    let out = out_dir("external-fault");
     // `/ask` at 20 actions/s for 10 s; the API answers in 50 ms, except from 2 s to 4 s, when it stalls. The bot
     // gives up on it after 500 ms and answers politely. 40 users act every 2 s each, so no action waits for its
     // user's previous one and every call reaches the API a few ms after its action was due.
@@ -82,9 +82,7 @@ fn an_external_api_outage_shows_where_and_as_long_as_it_was_scheduled() {
         [pacing]\nmode = \"open\"\nrate_per_s = 20\n[[actions]]\nkind = \"command\"\ncommand = \"ask\"\nargs = \"why?\"\n\
         [bot]\nenv = { EXTERNAL_API_TIMEOUT_MS = \"500\" }\n[external_api]\nask_latency = \"50ms\"\n\
         [[external_api.faults]]\nendpoint = \"ask\"\nkind = \"timeout\"\nstart = \"2s\"\nduration = \"2s\"\n";
-    let output = tgload(&scenario(&out, body), &out, &[]);
-    assert_eq!(output.status.code(), Some(0), "{}", text(&output));
-    let s = summary(&out);
+    let (out, s) = passing_run("external-fault", body);
     assert_eq!(s["actions"]["sent"].as_u64(), Some(200), "{s}");
     assert_eq!(s["actions"]["errors"].as_u64(), Some(0), "the bot answered every action, politely or not: {s}");
     let ask = &s["external_api"]["ask"];
@@ -124,14 +122,11 @@ fn an_external_api_outage_shows_where_and_as_long_as_it_was_scheduled() {
 #[test]
 fn an_injected_leak_shows_as_its_drift() {
     let Some(_guard) = e2e() else { return };
-    let out = out_dir("leak");
     // 100 updates/s for 25 s, each leaking 50,000 bytes: the bot's RSS grows 5 MB/s, 18,000 MB/h.
     let body = open_text(20, "TGLOAD_LEAK_BYTES = \"50000\"")
         .replace("rate_per_s = 50", "rate_per_s = 100")
         .replace("duration = \"6s\"", "duration = \"25s\"");
-    let output = tgload(&scenario(&out, &body), &out, &[]);
-    assert_eq!(output.status.code(), Some(0), "{}", text(&output));
-    let s = summary(&out);
+    let (_, s) = passing_run("leak", &body);
     assert_eq!(s["actions"]["sent"].as_u64(), Some(2_500), "{s}");
     let drift = s["bot"]["rss_drift_mb_per_h"].as_f64().unwrap_or(f64::NAN);
     assert!((16_200.0..19_800.0).contains(&drift), "drift {drift} MB/h, truth 18,000: {}", s["bot"]);
@@ -142,7 +137,6 @@ fn an_injected_leak_shows_as_its_drift() {
 #[test]
 fn bot_api_faults_show_as_errors_and_latency_where_they_were_scheduled() {
     let Some(_guard) = e2e() else { return };
-    let out = out_dir("bot-api-fault");
     // Plain text at 20 actions/s for 6 s (the bot echoes with sendMessage). sendMessage answers 429 (retry after
     // 1 s) from 1 s to 3 s, and answers 200 ms late from 4 s to 5 s. The bundled bot does not retry a failed send.
     // (Not a 5xx: teloxide sleeps 10 s after any 5xx before it returns the error, which stalls the chat.) A failed
@@ -153,9 +147,7 @@ fn bot_api_faults_show_as_errors_and_latency_where_they_were_scheduled() {
         [[bot_api.faults]]\nmethods = [\"sendMessage\"]\nkind = \"error\"\nerror_code = 429\nretry_after = 1\n\
         start = \"1s\"\nduration = \"2s\"\n\
         [[bot_api.faults]]\nmethods = [\"sendMessage\"]\nkind = \"delay\"\ndelay = \"200ms\"\nstart = \"4s\"\nduration = \"1s\"\n";
-    let output = tgload(&scenario(&out, body), &out, &[]);
-    assert_eq!(output.status.code(), Some(0), "{}", text(&output));
-    let s = summary(&out);
+    let (out, s) = passing_run("bot-api-fault", body);
     assert_eq!(s["actions"]["sent"].as_u64(), Some(120), "{s}");
     assert_eq!(s["errors"]["bot_api_error"].as_u64(), Some(40), "the 40 answers due in the flood wait failed: {s}");
     assert_eq!(s["actions"]["errors"].as_u64(), Some(40), "and nothing else: {s}");
