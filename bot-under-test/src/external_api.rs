@@ -1,29 +1,27 @@
-//! The external HTTP API the bot calls, as a wiremock server that the harness and the tests start in-process.
+//! The external HTTP API the bot calls, as a small axum server that the harness and the tests start in-process.
 //!
 //! `GET /quote` answers `{"quote": ".."}` and `POST /ask` (`{"question": ".."}`) answers `{"answer": ".."}`,
 //! each after a delay drawn per request from its [`Latency`], except inside a [`FaultWindow`], where the
 //! endpoint answers 500 or stalls far past any sane client timeout. This is the mock, not the bot's client
-//! (that is `quotes`); the bot knows it only by its base URL.
+//! (that is `quotes`); the bot knows it only by its base URL. It keeps nothing per request but three counters per
+//! endpoint, so a 72-hour run does not grow it (wiremock, used before, kept every request it matched).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 use serde::Deserialize;
-use tokio::sync::Notify;
 use tokio::task::JoinHandle;
-use wiremock::matchers::{method, path};
-use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
 /// How long a `Timeout` fault stalls a response: far past any client timeout a bot would use.
 pub const STALL: Duration = Duration::from_secs(30);
-
-/// wiremock keeps every request a mock matched, even with recording disabled, so a long run would grow without
-/// bound. After this many requests the mocks are reset and mounted afresh, which frees them. A request that
-/// arrives in the microseconds between the reset and the remount gets wiremock's 404.
-const RECYCLE_EVERY: u64 = 50_000;
 
 /// The quotes `/quote` cycles through.
 const QUOTES: [&str; 4] = [
@@ -105,28 +103,31 @@ impl Served {
 /// A running external API mock on 127.0.0.1; it stops when dropped.
 #[derive(Debug)]
 pub struct ExternalApi {
-    server: Arc<MockServer>,
+    url: String,
     origin: Origin,
     quote: Responder,
     ask: Responder,
-    recycle_task: JoinHandle<()>,
+    server: JoinHandle<()>,
 }
 
 impl ExternalApi {
     /// Binds 127.0.0.1 on a free port and serves both endpoints.
-    pub async fn start(config: Config) -> Self {
-        Self::start_recycling(config, RECYCLE_EVERY).await
-    }
-
-    async fn start_recycling(config: Config, every: u64) -> Self {
-        let server = Arc::new(MockServer::builder().disable_request_recording().start().await);
+    pub async fn start(config: Config) -> std::io::Result<Self> {
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await?;
+        let url = format!("http://{}", listener.local_addr()?);
         let origin: Origin = Arc::new(Mutex::new(Instant::now()));
-        let recycler = Arc::new(Recycler::new(every));
-        let quote = Responder::new(Kind::Quote, config.quote, &origin, config.seed, &recycler);
-        let ask = Responder::new(Kind::Ask, config.ask, &origin, config.seed ^ 1, &recycler);
-        mount(&server, &quote, &ask).await;
-        let recycle_task = tokio::spawn(recycle_loop(server.clone(), quote.clone(), ask.clone(), recycler));
-        Self { server, origin, quote, ask, recycle_task }
+        let quote = Responder::new(Kind::Quote, config.quote, &origin, config.seed);
+        let ask = Responder::new(Kind::Ask, config.ask, &origin, config.seed ^ 1);
+        let app = Router::new()
+            .route("/quote", get(serve_quote))
+            .with_state(quote.clone())
+            .merge(Router::new().route("/ask", post(serve_ask)).with_state(ask.clone()));
+        let server = tokio::spawn(async move {
+            if let Err(e) = axum::serve(listener, app).await {
+                tracing::warn!("external api mock stopped: {e}");
+            }
+        });
+        Ok(Self { url, origin, quote, ask, server })
     }
 
     /// Times the fault windows from `origin` from now on (it may lie in the future: no window is open
@@ -137,7 +138,7 @@ impl ExternalApi {
 
     /// The base URL, e.g. `http://127.0.0.1:40123`, for the bot's `EXTERNAL_API_URL`.
     pub fn uri(&self) -> String {
-        self.server.uri()
+        self.url.clone()
     }
 
     pub fn served_quote(&self) -> Served {
@@ -151,46 +152,19 @@ impl ExternalApi {
 
 impl Drop for ExternalApi {
     fn drop(&mut self) {
-        self.recycle_task.abort();
+        self.server.abort();
     }
 }
 
-async fn mount(server: &MockServer, quote: &Responder, ask: &Responder) {
-    Mock::given(method("GET")).and(path("/quote")).respond_with(quote.clone()).mount(server).await;
-    Mock::given(method("POST")).and(path("/ask")).respond_with(ask.clone()).mount(server).await;
+async fn serve_quote(State(responder): State<Responder>) -> Response {
+    responder.respond(None).await
 }
 
-async fn recycle_loop(server: Arc<MockServer>, quote: Responder, ask: Responder, recycler: Arc<Recycler>) {
-    loop {
-        recycler.wanted.notified().await;
-        server.reset().await;
-        mount(&server, &quote, &ask).await;
-        let done = recycler.done.fetch_add(1, Ordering::Relaxed) + 1;
-        tracing::debug!(done, "external api mock recycled its request log");
-    }
-}
-
-/// Counts the requests wiremock has stored (over both endpoints) and asks for a reset every `every` of them.
-#[derive(Debug)]
-struct Recycler {
-    every: u64,
-    matched: AtomicU64,
-    wanted: Notify,
-    done: AtomicU64,
-}
-
-impl Recycler {
-    fn new(every: u64) -> Self {
-        Self { every: every.max(1), matched: AtomicU64::new(0), wanted: Notify::new(), done: AtomicU64::new(0) }
-    }
-
-    fn count(&self) {
-        let matched = self.matched.fetch_add(1, Ordering::Relaxed) + 1;
-        if matched % self.every == 0 {
-            // The reset waits for wiremock's lock, which the current request holds; it runs right after.
-            self.wanted.notify_one();
-        }
-    }
+/// A body that is not `{"question": ..}` JSON still counts as a request; it gets a 400 where it would have
+/// been answered.
+async fn serve_ask(State(responder): State<Responder>, body: axum::body::Bytes) -> Response {
+    let question = serde_json::from_slice::<AskRequest>(&body).map(|ask| ask.question).ok();
+    responder.respond(Some(question)).await
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -215,7 +189,7 @@ struct AskRequest {
 /// The moment fault windows count from, shared by both endpoints.
 type Origin = Arc<Mutex<Instant>>;
 
-/// The `Respond` of one endpoint. Cheap to clone: remounting after a recycle reuses the same counters.
+/// One endpoint's behaviour and counters. Cheap to clone: the router's state.
 #[derive(Debug, Clone)]
 struct Responder {
     inner: Arc<ResponderState>,
@@ -231,11 +205,10 @@ struct ResponderState {
     ok: AtomicU64,
     errors: AtomicU64,
     timeouts: AtomicU64,
-    recycler: Arc<Recycler>,
 }
 
 impl Responder {
-    fn new(kind: Kind, endpoint: Endpoint, origin: &Origin, seed: u64, recycler: &Arc<Recycler>) -> Self {
+    fn new(kind: Kind, endpoint: Endpoint, origin: &Origin, seed: u64) -> Self {
         let inner = ResponderState {
             kind,
             endpoint,
@@ -245,7 +218,6 @@ impl Responder {
             ok: AtomicU64::new(0),
             errors: AtomicU64::new(0),
             timeouts: AtomicU64::new(0),
-            recycler: recycler.clone(),
         };
         Self { inner: Arc::new(inner) }
     }
@@ -266,35 +238,34 @@ impl Responder {
         plan(&state.endpoint, Instant::now().checked_duration_since(origin), &mut rng)
     }
 
-    fn body(&self, request: &Request, n: u64) -> ResponseTemplate {
-        match self.inner.kind {
-            Kind::Quote => {
-                let quote = QUOTES[(n % QUOTES.len() as u64) as usize];
-                ResponseTemplate::new(200).set_body_json(serde_json::json!({ "quote": quote }))
-            }
-            Kind::Ask => match request.body_json::<AskRequest>() {
-                Ok(ask) => {
-                    let answer = format!("After careful thought about \"{}\": 42.", ask.question);
-                    ResponseTemplate::new(200).set_body_json(serde_json::json!({ "answer": answer }))
-                }
-                Err(_) => ResponseTemplate::new(400).set_body_json(serde_json::json!({ "error": "bad question" })),
-            },
-        }
-    }
-}
-
-impl Respond for Responder {
-    fn respond(&self, request: &Request) -> ResponseTemplate {
+    /// The response to one request after its delay; `question` is the parsed `/ask` body (`None` for `/quote`).
+    async fn respond(&self, question: Option<Option<String>>) -> Response {
         let state = &self.inner;
         let n = state.requests.fetch_add(1, Ordering::Relaxed) + 1;
-        state.recycler.count();
-        let (counter, template) = match self.plan() {
-            Plan::Ok(delay) => (&state.ok, self.body(request, n).set_delay(delay)),
-            Plan::Error(delay) => (&state.errors, ResponseTemplate::new(500).set_delay(delay)),
-            Plan::Stall => (&state.timeouts, ResponseTemplate::new(504).set_delay(STALL)),
+        let (counter, delay, response) = match self.plan() {
+            Plan::Ok(delay) => (&state.ok, delay, self.body(question, n)),
+            Plan::Error(delay) => (&state.errors, delay, StatusCode::INTERNAL_SERVER_ERROR.into_response()),
+            Plan::Stall => (&state.timeouts, STALL, StatusCode::GATEWAY_TIMEOUT.into_response()),
         };
         counter.fetch_add(1, Ordering::Relaxed);
-        template
+        tokio::time::sleep(delay).await;
+        response
+    }
+
+    fn body(&self, question: Option<Option<String>>, n: u64) -> Response {
+        match (self.inner.kind, question) {
+            (Kind::Quote, _) => {
+                let quote = QUOTES[(n % QUOTES.len() as u64) as usize];
+                Json(serde_json::json!({ "quote": quote })).into_response()
+            }
+            (Kind::Ask, Some(Some(question))) => {
+                let answer = format!("After careful thought about \"{question}\": 42.");
+                Json(serde_json::json!({ "answer": answer })).into_response()
+            }
+            (Kind::Ask, _) => {
+                (StatusCode::BAD_REQUEST, Json(serde_json::json!({ "error": "bad question" }))).into_response()
+            }
+        }
     }
 }
 
@@ -380,7 +351,7 @@ mod tests {
             faults: vec![window(0, 3_600_000, FaultKind::Error500)],
         };
         let config = Config { quote: failing.clone(), ask: failing, seed: 3 };
-        let api = ExternalApi::start(config).await;
+        let api = ExternalApi::start(config).await.unwrap();
         let http = reqwest::Client::new();
         let status = || async { http.get(format!("{}/quote", api.uri())).send().await.unwrap().status().as_u16() };
         assert_eq!(status().await, 500);
@@ -391,31 +362,21 @@ mod tests {
         assert_eq!(api.served_quote(), Served { ok: 1, errors: 2, timeouts: 0 });
     }
 
-    /// After a recycle (reset and remount), both endpoints still answer and keep their counters.
+    /// Each endpoint answers its body; a malformed question gets a 400; counters count per endpoint.
     #[tokio::test]
-    async fn recycling_keeps_serving() {
-        let config = Config {
-            quote: Endpoint { latency: Latency::Fixed(Duration::ZERO), faults: Vec::new() },
-            ask: Endpoint { latency: Latency::Fixed(Duration::ZERO), faults: Vec::new() },
-            seed: 3,
-        };
-        let api = ExternalApi::start_recycling(config, 4).await;
+    async fn both_endpoints_answer() {
+        let instant = Endpoint { latency: Latency::Fixed(Duration::ZERO), faults: Vec::new() };
+        let api = ExternalApi::start(Config { quote: instant.clone(), ask: instant, seed: 3 }).await.unwrap();
         let http = reqwest::Client::new();
-        for round in 1..=3 {
-            for _ in 0..2 {
-                let quote = http.get(format!("{}/quote", api.uri())).send().await.unwrap();
-                assert_eq!(quote.status(), 200);
-                let body = serde_json::json!({ "question": "why?" });
-                let ask = http.post(format!("{}/ask", api.uri())).json(&body).send().await.unwrap();
-                assert_eq!(ask.status(), 200);
-            }
-            let deadline = Instant::now() + Duration::from_secs(5);
-            while api.quote.inner.recycler.done.load(Ordering::Relaxed) < round {
-                assert!(Instant::now() < deadline, "no recycle after {} requests", 4 * round);
-                tokio::time::sleep(Duration::from_millis(5)).await;
-            }
-        }
-        assert_eq!((api.served_quote().ok, api.served_ask().ok), (6, 6));
-        assert!(api.server.received_requests().await.is_none());
+        let quote: serde_json::Value =
+            http.get(format!("{}/quote", api.uri())).send().await.unwrap().json().await.unwrap();
+        assert!(QUOTES.contains(&quote["quote"].as_str().unwrap()), "{quote}");
+        let body = serde_json::json!({ "question": "why?" });
+        let ask: serde_json::Value =
+            http.post(format!("{}/ask", api.uri())).json(&body).send().await.unwrap().json().await.unwrap();
+        assert_eq!(ask["answer"], "After careful thought about \"why?\": 42.");
+        let bad = http.post(format!("{}/ask", api.uri())).body("nope").send().await.unwrap();
+        assert_eq!(bad.status(), 400);
+        assert_eq!((api.served_quote().ok, api.served_ask().ok), (1, 2));
     }
 }

@@ -2,7 +2,7 @@
 //!
 //! [`run`] takes a typed [`Config`] and a shutdown future and runs the bot until either fires (or the
 //! exit-after fault does). The bot knows nothing of the mock Telegram server but its base URL and token.
-//! [`external_api`] is the wiremock server standing in for the HTTP API the bot calls; it is library code for
+//! [`external_api`] is the axum server standing in for the HTTP API the bot calls; it is library code for
 //! the harness and the tests, not part of the running bot.
 
 pub mod cache;

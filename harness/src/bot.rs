@@ -1,7 +1,8 @@
 //! The bot under test as a child process: the bundled `bot-under-test` binary (found next to `tgload`), or
 //! any command through `sh -c`. It gets the mock's URL and token in the environment variables the common
-//! frameworks read, writes its output to files in the run directory, runs in its own process group (so a
-//! terminal's Ctrl-C reaches the harness, which stops it in order) and is killed if the harness drops it.
+//! frameworks read, writes its output to files in the run directory, and runs under `tgload supervise`
+//! (`supervise`), in its own process group (so a terminal's Ctrl-C reaches the harness, which stops it in
+//! order). The supervisor stops the bot when asked, when the harness drops it, and when the harness dies.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -10,10 +11,15 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use sysinfo::Signal;
-use tokio::process::{Child, Command};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::process::{Child, ChildStdin, Command};
+use tokio::sync::oneshot;
 
 use crate::error::Error;
 use crate::sampler::{signal_tree, BotPid};
+
+/// How long the bot has to stop after SIGTERM before it is killed.
+pub const STOP_GRACE: Duration = Duration::from_secs(5);
 
 #[derive(Debug, Clone)]
 pub enum Program {
@@ -31,6 +37,8 @@ pub struct Launch {
     pub env: Vec<(String, String)>,
     pub stdout: PathBuf,
     pub stderr: PathBuf,
+    /// The `tgload` binary, whose `supervise` command runs the bot (`std::env::current_exe()` in `tgload`).
+    pub supervisor: PathBuf,
 }
 
 /// What the bot is told about its surroundings.
@@ -45,9 +53,14 @@ pub struct Surroundings<'a> {
     pub extra: &'a BTreeMap<String, String>,
 }
 
+/// A running bot: its supervisor process, the pipe that keeps the supervisor's bot alive, and the supervisor's
+/// last word on how the bot ended.
 pub struct Bot {
-    child: Child,
-    pid: u32,
+    supervisor: Child,
+    /// Writing `stop`, or closing it (dropping the `Bot` on an error path or in a panic, or the harness dying),
+    /// stops the bot.
+    commands: Option<ChildStdin>,
+    exit: oneshot::Receiver<String>,
 }
 
 /// The bundled bot: `bot-under-test` in the directory of the running `tgload` (cargo puts both binaries of a
@@ -86,78 +99,89 @@ pub fn environment(s: &Surroundings<'_>) -> Vec<(String, String)> {
 }
 
 impl Bot {
-    /// Starts the bot and publishes its pid for the sampler.
+    /// Starts the bot under its supervisor; the bot's pid reaches `pid_slot` (for the sampler) as soon as the
+    /// supervisor reports it.
     pub fn spawn(launch: &Launch, pid_slot: &BotPid) -> Result<Bot, Error> {
-        let mut command = match &launch.program {
-            Program::Bundled(path) => {
-                let mut c = Command::new(path);
-                c.args(&launch.args);
-                c
-            }
-            Program::Shell(line) => {
-                let mut c = Command::new("sh");
-                c.arg("-c").arg(line);
-                c
-            }
+        let mut command = Command::new(&launch.supervisor);
+        command
+            .arg("supervise")
+            .arg("--stdout")
+            .arg(&launch.stdout)
+            .arg("--stderr")
+            .arg(&launch.stderr)
+            .arg("--grace-ms")
+            .arg(STOP_GRACE.as_millis().to_string())
+            .arg("--");
+        match &launch.program {
+            Program::Bundled(path) => command.arg(path).args(&launch.args),
+            Program::Shell(line) => command.arg("sh").arg("-c").arg(line),
         };
-        let log = |path: &Path| {
-            std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(path)
-                .map_err(Error::io(format!("open {}", path.display())))
-        };
+        let stderr = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&launch.stderr)
+            .map_err(Error::io(format!("open {}", launch.stderr.display())))?;
         command
             .envs(launch.env.iter().map(|(k, v)| (k, v)))
-            .stdin(Stdio::null())
-            .stdout(log(&launch.stdout)?)
-            .stderr(log(&launch.stderr)?)
-            .process_group(0)
-            .kill_on_drop(true);
-        let child = command.spawn().map_err(|e| Error::Bot(format!("cannot start {:?}: {e}", launch.program)))?;
-        let pid = child.id().unwrap_or(0);
-        pid_slot.store(pid, Ordering::Relaxed);
-        Ok(Bot { child, pid })
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(stderr)
+            .process_group(0);
+        let mut supervisor =
+            command.spawn().map_err(|e| Error::Bot(format!("cannot start {:?}: {e}", launch.program)))?;
+        let commands = supervisor.stdin.take();
+        let reports = supervisor.stdout.take();
+        let (exit_tx, exit) = oneshot::channel();
+        pid_slot.store(0, Ordering::Relaxed);
+        let slot = pid_slot.clone();
+        tokio::spawn(async move {
+            let Some(reports) = reports else { return };
+            let mut lines = BufReader::new(reports).lines();
+            while let Ok(Some(line)) = lines.next_line().await {
+                if let Some(pid) = line.strip_prefix("pid ").and_then(|p| p.trim().parse().ok()) {
+                    slot.store(pid, Ordering::Relaxed);
+                } else if let Some(how) = line.strip_prefix("exited ") {
+                    let _ = exit_tx.send(how.to_string());
+                    return;
+                }
+            }
+        });
+        Ok(Bot { supervisor, commands, exit })
     }
 
     /// Waits until the bot exits; describes how.
     pub async fn exited(&mut self) -> String {
-        match self.child.wait().await {
-            Ok(status) => describe(status),
-            Err(e) => format!("wait failed: {e}"),
+        let how = (&mut self.exit).await;
+        let status = self.supervisor.wait().await;
+        match (how, status) {
+            (Ok(how), _) => how,
+            (Err(_), Ok(status)) => format!("its supervisor ended first: {}", describe(status)),
+            (Err(_), Err(e)) => format!("wait failed: {e}"),
         }
     }
 
-    /// Stops the bot: SIGTERM to it and its descendants, then SIGKILL after `grace`.
-    pub async fn stop(mut self, grace: Duration, pid_slot: &BotPid) -> Option<String> {
-        pid_slot.store(0, Ordering::Relaxed);
-        if let Ok(Some(status)) = self.child.try_wait() {
-            return Some(describe(status));
+    /// Stops the bot: SIGTERM to it and its descendants, then SIGKILL after `STOP_GRACE`. `None` when the
+    /// supervisor did not report in time (it and the bot's tree are then killed from here).
+    pub async fn stop(mut self, pid_slot: &BotPid) -> Option<String> {
+        if let Some(mut commands) = self.commands.take() {
+            let _ = commands.write_all(b"stop\n").await;
+            let _ = commands.flush().await;
         }
-        let pid = self.pid;
-        let _ = tokio::task::spawn_blocking(move || signal_tree(pid, Signal::Term)).await;
-        match tokio::time::timeout(grace, self.child.wait()).await {
-            Ok(Ok(status)) => Some(describe(status)),
-            _ => {
+        let how = tokio::time::timeout(STOP_GRACE + Duration::from_secs(3), self.exited()).await.ok();
+        if how.is_none() {
+            let pid = pid_slot.load(Ordering::Relaxed);
+            let _ = self.supervisor.start_kill();
+            if pid != 0 {
                 let _ = tokio::task::spawn_blocking(move || signal_tree(pid, Signal::Kill)).await;
-                let _ = self.child.kill().await;
-                None
             }
         }
+        pid_slot.store(0, Ordering::Relaxed);
+        how
     }
 }
 
-/// A bot dropped while it still runs (an error path, a panic) takes its whole process tree with it:
-/// `kill_on_drop` alone would leave the children of a `sh -c` wrapper running.
-impl Drop for Bot {
-    fn drop(&mut self) {
-        if let Ok(None) = self.child.try_wait() {
-            signal_tree(self.pid, Signal::Kill);
-        }
-    }
-}
-
-fn describe(status: std::process::ExitStatus) -> String {
+/// How a process ended, in the words of `bot_exited` events.
+pub fn describe(status: std::process::ExitStatus) -> String {
     use std::os::unix::process::ExitStatusExt;
     match (status.code(), status.signal()) {
         (Some(code), _) => format!("exit code {code}"),
@@ -176,8 +200,6 @@ pub fn tail(path: &Path, lines: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::atomic::AtomicU32;
-    use std::sync::Arc;
 
     #[test]
     fn environment_names_every_variable() {
@@ -205,51 +227,5 @@ mod tests {
                 "BOT_DELAY_MS"
             ]
         );
-    }
-
-    #[tokio::test]
-    async fn a_shell_bot_runs_logs_and_stops() {
-        let dir = std::env::temp_dir().join(format!("tgload-bot-test-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let launch = Launch {
-            program: Program::Shell("echo started $TELEGRAM_BOT_TOKEN; sleep 30".into()),
-            args: vec![],
-            env: vec![("TELEGRAM_BOT_TOKEN".into(), "9:abc".into())],
-            stdout: dir.join("out.log"),
-            stderr: dir.join("err.log"),
-        };
-        let pid = Arc::new(AtomicU32::new(0));
-        let bot = Bot::spawn(&launch, &pid).unwrap();
-        assert_ne!(pid.load(Ordering::Relaxed), 0);
-        tokio::time::sleep(Duration::from_millis(300)).await;
-        let how = bot.stop(Duration::from_secs(5), &pid).await;
-        // SIGTERM reaches `sh` and its `sleep` alike: the shell either dies of it or, when the sleep's death is
-        // seen first, exits with the shell's 128 + 15 for it. Both are the bot stopping on SIGTERM.
-        assert!(
-            matches!(how.as_deref(), Some("killed by signal 15" | "exit code 143")),
-            "stopped by SIGTERM, not {how:?}"
-        );
-        assert_eq!(tail(&dir.join("out.log"), 1), "started 9:abc");
-        // Dropped while running, a shell bot takes its children along.
-        let dropped =
-            Bot::spawn(&Launch { program: Program::Shell("sleep 31; true".into()), ..launch.clone() }, &pid).unwrap();
-        tokio::time::sleep(Duration::from_millis(300)).await;
-        let root = sysinfo::Pid::from_u32(dropped.pid);
-        let mut system = sysinfo::System::new();
-        system.refresh_processes(sysinfo::ProcessesToUpdate::All, true);
-        let tree = crate::sampler::process_tree(&system, root);
-        assert!(tree.len() >= 2, "sh and sleep: {tree:?}");
-        drop(dropped);
-        tokio::time::sleep(Duration::from_millis(300)).await;
-        system.refresh_processes(sysinfo::ProcessesToUpdate::All, true);
-        let alive: Vec<_> = tree
-            .iter()
-            .filter(|p| system.process(**p).is_some_and(|p| p.status() != sysinfo::ProcessStatus::Zombie))
-            .collect();
-        assert!(alive.is_empty(), "still running: {alive:?}");
-        // A bot that exits by itself is seen to exit.
-        let mut quick = Bot::spawn(&Launch { program: Program::Shell("exit 3".into()), ..launch }, &pid).unwrap();
-        assert_eq!(quick.exited().await, "exit code 3");
-        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -23,8 +23,8 @@ pub enum Error {
     Bot(String),
     #[error("load generator: {0}")]
     Load(String),
-    #[error("interrupted before the load started")]
-    Interrupted,
+    #[error("interrupted by {} before the load started", .0.name())]
+    Interrupted(crate::signals::Interruption),
 }
 
 impl Error {

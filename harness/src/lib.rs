@@ -22,8 +22,10 @@ pub mod sampler;
 pub mod scenario;
 pub mod schedule;
 pub mod services;
+pub mod signals;
 pub mod slo;
 pub mod summary;
+pub mod supervise;
 pub mod timer;
 
 pub use error::Error;

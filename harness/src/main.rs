@@ -63,6 +63,19 @@ enum Command {
         #[arg(long, value_name = "PCT", value_parser = parse_threshold, default_value = "10%")]
         threshold: Threshold,
     },
+    /// Runs a bot for `tgload run` and stops it when tgload says so or dies (internal).
+    #[command(hide = true)]
+    Supervise {
+        #[arg(long)]
+        stdout: PathBuf,
+        #[arg(long)]
+        stderr: PathBuf,
+        #[arg(long, default_value_t = 5000)]
+        grace_ms: u64,
+        /// The bot's program and its arguments.
+        #[arg(required = true, last = true)]
+        command: Vec<String>,
+    },
 }
 
 const COMPARE_HELP: &str = "\
@@ -110,6 +123,38 @@ fn main() -> ExitCode {
         Command::Compare { base, candidate, out, threshold } => {
             compare(&harness::compare::Options { base, candidate, out, threshold })
         }
+        Command::Supervise { stdout, stderr, grace_ms, mut command } => {
+            let program = command.remove(0);
+            let job = harness::supervise::Supervised {
+                program,
+                args: command,
+                stdout,
+                stderr,
+                grace: Duration::from_millis(grace_ms),
+            };
+            supervise(job)
+        }
+    }
+}
+
+fn supervise(job: harness::supervise::Supervised) -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("tgload supervise: cannot start the async runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let result = runtime.block_on(harness::supervise::supervise(job));
+    // The read of stdin may still block on its thread (tgload is alive and said nothing): do not wait for it.
+    runtime.shutdown_background();
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("tgload supervise: {e}");
+            println!("exited not started: {e}");
+            ExitCode::from(1)
+        }
     }
 }
 
@@ -129,7 +174,11 @@ fn run(options: harness::Options) -> ExitCode {
         }
         Err(e) => {
             eprintln!("tgload: {e}");
-            ExitCode::from(if e.is_usage() { 2 } else { 1 })
+            ExitCode::from(match &e {
+                harness::Error::Interrupted(by) => by.exit_code(),
+                e if e.is_usage() => 2,
+                _ => 1,
+            })
         }
     }
 }

@@ -43,17 +43,21 @@ pub struct Finished {
     pub dir: PathBuf,
     pub status: Status,
     pub passed: bool,
+    /// The signal that interrupted the run, if one did.
+    pub interrupted_by: Option<crate::signals::Interruption>,
     /// `report.md`, for printing.
     pub report: String,
 }
 
 impl Finished {
-    /// 0 when the objectives held, 99 when they did not (or the bot crashed), 1 when the run did not finish.
+    /// 0 when the objectives held, 99 when they did not (or the bot crashed), 128 + the signal's number when a
+    /// signal interrupted the run (130 SIGINT, 143 SIGTERM, 129 SIGHUP), 1 when it failed.
     pub fn exit_code(&self) -> u8 {
         match self.status {
             Status::Completed if self.passed => 0,
             Status::Completed | Status::BotCrashed => 99,
-            Status::Interrupted | Status::Error => 1,
+            Status::Interrupted => self.interrupted_by.map_or(130, |by| by.exit_code()),
+            Status::Error => 1,
         }
     }
 }

@@ -58,7 +58,7 @@ pub async fn start_external_api(
     latencies: &scenario::ExternalApi,
     faults: &[scenario::Fault],
     seed: u64,
-) -> ExternalApi {
+) -> Result<ExternalApi, Error> {
     let windows = |which: scenario::Endpoint| {
         let windows = faults.iter().filter_map(|f| match f.target {
             scenario::Target::ExternalApi { endpoint, kind } if endpoint == which => Some(external_api::FaultWindow {
@@ -83,4 +83,5 @@ pub async fn start_external_api(
         seed,
     })
     .await
+    .map_err(Error::io("start the external api mock"))
 }

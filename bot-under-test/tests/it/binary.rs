@@ -76,7 +76,7 @@ impl Bot {
 
 async fn rig() -> (Mock, ExternalApi, Control) {
     let mock = Mock::start();
-    let api = ExternalApi::start(Setup::default().external).await;
+    let api = ExternalApi::start(Setup::default().external).await.expect("start the external api mock");
     let control = Control::new(&mock.url());
     (mock, api, control)
 }

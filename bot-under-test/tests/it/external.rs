@@ -1,4 +1,4 @@
-//! `/quote` and `/ask` against the wiremock external API: the cache, the slow call, and polite failures.
+//! `/quote` and `/ask` against the external API mock: the cache, the slow call, and polite failures.
 
 use std::time::Duration;
 

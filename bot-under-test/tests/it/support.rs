@@ -176,7 +176,7 @@ pub struct Rig {
 impl Rig {
     pub async fn start(setup: Setup) -> anyhow::Result<Rig> {
         let mock = Mock::start();
-        let api = ExternalApi::start(setup.external).await;
+        let api = ExternalApi::start(setup.external).await.expect("start the external api mock");
         let db_path = temp_db();
         let config = Config {
             token: TOKEN.to_owned(),

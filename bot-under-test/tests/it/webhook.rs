@@ -11,7 +11,7 @@ use crate::support::{answer_text, remove_db, temp_db, Control, Mock, Setup, TOKE
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn webhook_mode_answers_and_deletes_its_webhook_on_shutdown() -> anyhow::Result<()> {
     let mock = Mock::start();
-    let api = ExternalApi::start(Setup::default().external).await;
+    let api = ExternalApi::start(Setup::default().external).await.expect("start the external api mock");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let url = format!("http://{}/webhook", listener.local_addr()?).parse()?;
     let db_path = temp_db();

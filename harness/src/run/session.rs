@@ -8,7 +8,6 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use serde_json::json;
-use tokio::signal::unix::{signal, Signal, SignalKind};
 use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 
@@ -29,6 +28,7 @@ use crate::sampler::{self, BotPid, Sample};
 use crate::scenario::Scenario;
 use crate::schedule::Schedule;
 use crate::services::Mock;
+use crate::signals::{Interruption, Signals};
 use crate::slo::Judge;
 use crate::summary::{Inputs, Notes, Phases, Status, Summary};
 
@@ -43,7 +43,7 @@ enum Event {
     Result(ActionResult),
     Sample(Sample),
     BotExited(String),
-    Interrupted,
+    Interrupted(Interruption),
     LoadDone(Result<(), String>),
     Deadline,
 }
@@ -73,6 +73,8 @@ struct Load {
     collector: Collector,
     judge: Judge,
     status: Status,
+    /// The signal that interrupted the run, if one did.
+    interrupted_by: Option<Interruption>,
     exits: u32,
     restarts: u32,
     awaiting_recovery: Option<u64>,
@@ -97,18 +99,18 @@ impl Session {
                 return Err(error);
             }
         };
-        // Listen for Ctrl-C from here on, so it stops the run in order instead of killing the process.
-        let mut interrupt = match signal(SignalKind::interrupt()) {
-            Ok(interrupt) => interrupt,
-            Err(e) => {
-                let error = Error::io("listen for ctrl-c")(e);
+        // Listen for SIGINT, SIGTERM and SIGHUP from here on, so they stop the run in order instead of killing
+        // the process.
+        let mut signals = match Signals::listen() {
+            Ok(signals) => signals,
+            Err(error) => {
                 write_failed(dir, &name, &error)?;
                 return Err(error);
             }
         };
         let mut session = Session::new(scenario, dir, mock, external, control, options);
-        match session.launch_bot(&mut interrupt).await {
-            Ok(bot) => session.run(bot, interrupt).await,
+        match session.launch_bot(&mut signals).await {
+            Ok(bot) => session.run(bot, signals).await,
             Err(error) => {
                 session.note_error(&error);
                 session.finish(None).await?;
@@ -135,6 +137,7 @@ impl Session {
             env: Vec::new(),
             stdout: dir.path().join("bot.stdout.log"),
             stderr: dir.path().join("bot.stderr.log"),
+            supervisor: std::path::PathBuf::new(),
         };
         let schedule = Schedule::new(scenario.steps.clone(), scenario.pacing.clone());
         let timeout_us = scenario.answer_timeout.as_micros() as u64;
@@ -145,6 +148,7 @@ impl Session {
             collector: Collector::new(now_us(), timeout_us + 3_000_000, scenario.late_tolerance.as_micros() as u64),
             judge: Judge::new(scenario.slos.clone(), scenario.sustained.map(|d| d.as_secs() as usize)),
             status: Status::Completed,
+            interrupted_by: None,
             exits: 0,
             restarts: 0,
             awaiting_recovery: None,
@@ -175,8 +179,10 @@ impl Session {
     }
 
     /// Starts the bot and waits until it polls (or has set its webhook).
-    async fn launch_bot(&mut self, interrupt: &mut Signal) -> Result<Bot, Error> {
+    async fn launch_bot(&mut self, signals: &mut Signals) -> Result<Bot, Error> {
         self.control.register_bot().await?;
+        self.launch.supervisor =
+            std::env::current_exe().map_err(|e| Error::Bot(format!("cannot locate tgload itself: {e}")))?;
         if let Program::Bundled(path) = &mut self.launch.program {
             *path = bot::bundled_path()?;
         }
@@ -196,7 +202,7 @@ impl Session {
             Program::Shell(line) => ("bot command", line.clone()),
         };
         self.event(now_us(), "bot_started", json!({"name": name, "command": command}))?;
-        wait_ready(&self.control, &mut bot, self.webhook, interrupt).await.map_err(|e| match e {
+        wait_ready(&self.control, &mut bot, self.webhook, signals).await.map_err(|e| match e {
             Error::Bot(m) => {
                 Error::Bot(format!("{m}; last lines of bot.stderr.log:\n{}", bot::tail(&self.launch.stderr, 20)))
             }
@@ -209,19 +215,27 @@ impl Session {
         self.dir.event(at_us, kind, fields)
     }
 
-    /// Ctrl-C, caught by our handler or by goose's.
-    fn interrupted(&mut self) -> Result<(), Error> {
+    /// A signal, caught by our handler (or SIGINT by goose's).
+    fn interrupted(&mut self, by: Interruption) -> Result<(), Error> {
         self.load.status = Status::Interrupted;
-        self.event(now_us(), "interrupted", json!({"name": "ctrl-c"}))
+        self.load.interrupted_by = Some(by);
+        self.event(now_us(), "interrupted", json!({"name": by.name()}))
     }
 
     fn note_error(&mut self, error: &Error) {
-        self.load.status = if matches!(error, Error::Interrupted) { Status::Interrupted } else { Status::Error };
-        let _ = self.event(now_us(), "error", json!({"name": error.to_string()}));
+        match error {
+            Error::Interrupted(by) => {
+                let _ = self.interrupted(*by);
+            }
+            _ => {
+                self.load.status = Status::Error;
+                let _ = self.event(now_us(), "error", json!({"name": error.to_string()}));
+            }
+        }
     }
 
     /// The load: set up goose and the sampler, run the loop, and wrap up.
-    async fn run(mut self, bot: Bot, interrupt: Signal) -> Result<Finished, Error> {
+    async fn run(mut self, bot: Bot, signals: Signals) -> Result<Finished, Error> {
         let groups = match create_groups(&self.control, &self.scenario.chats, self.schedule.peak_users()).await {
             Ok(groups) => groups,
             Err(error) => {
@@ -230,7 +244,7 @@ impl Session {
                 return Err(error);
             }
         };
-        let result = self.drive(bot, groups, interrupt).await;
+        let result = self.drive(bot, groups, signals).await;
         match result {
             Ok(bot) => self.finish(bot).await,
             Err((error, bot)) => {
@@ -246,7 +260,7 @@ impl Session {
         &mut self,
         bot: Bot,
         groups: Vec<i64>,
-        interrupt: Signal,
+        signals: Signals,
     ) -> Result<Option<Bot>, (Error, Option<Bot>)> {
         let mut bot = Some(bot);
         let (results_tx, results) = mpsc::channel(RESULT_QUEUE);
@@ -258,7 +272,7 @@ impl Session {
         if let Err(e) = self.schedule_bot_api_faults().await {
             return Err((e, bot));
         }
-        let outcome = self.event_loop(&driver, attack, results, &stop_tx, &mut bot, interrupt).await;
+        let outcome = self.event_loop(&driver, attack, results, &stop_tx, &mut bot, signals).await;
         self.load.progress.finish();
         self.load.failures = driver.failures();
         self.load.callbacks_lost = driver.callbacks_lost();
@@ -309,7 +323,7 @@ impl Session {
         mut results: mpsc::Receiver<ActionResult>,
         stop: &watch::Sender<bool>,
         bot: &mut Option<Bot>,
-        mut interrupt: Signal,
+        mut signals: Signals,
     ) -> Result<(), Error> {
         let goose = attack.execute();
         tokio::pin!(goose);
@@ -324,7 +338,7 @@ impl Session {
                 Some(r) = results.recv() => Event::Result(r),
                 Some(s) = samples.recv() => Event::Sample(s),
                 how = wait_exit(bot) => Event::BotExited(how),
-                _ = interrupt.recv() => Event::Interrupted,
+                by = signals.recv() => Event::Interrupted(by),
                 done = &mut goose, if !goose_done => Event::LoadDone(done.map(|_| ()).map_err(|e| e.to_string())),
                 _ = tokio::time::sleep_until(deadline) => Event::Deadline,
             };
@@ -378,16 +392,16 @@ impl Session {
             Event::Result(r) => self.on_result(&r),
             Event::Sample(s) => self.on_sample(&s),
             Event::BotExited(how) => self.on_bot_exit(how, bot, stop)?,
-            Event::Interrupted => {
+            Event::Interrupted(by) => {
                 if self.load.stopping.is_none() {
-                    self.interrupted()?;
+                    self.interrupted(by)?;
                     self.stop(stop);
                 }
             }
             Event::LoadDone(result) => {
                 // goose ended by itself: its own Ctrl-C handler may have caught the signal.
                 if self.load.stopping.is_none() && goose::is_killswitch_triggered() {
-                    self.interrupted()?;
+                    self.interrupted(Interruption::Interrupt)?;
                 }
                 if let Err(e) = result {
                     self.load.status = Status::Error;
@@ -431,7 +445,7 @@ impl Session {
         match self.load.stopping {
             // goose's own Ctrl-C handler may have caught the signal before ours.
             None if goose::is_killswitch_triggered() => {
-                self.interrupted()?;
+                self.interrupted(Interruption::Interrupt)?;
                 self.stop(stop);
             }
             // Every user is done before the drain deadline: no need to wait for it.
@@ -543,7 +557,7 @@ impl Session {
     /// Stops what still runs and completes the directory.
     async fn finish(mut self, bot: Option<Bot>) -> Result<Finished, Error> {
         if let Some(bot) = bot {
-            bot.stop(Duration::from_secs(5), &self.bot_pid).await;
+            bot.stop(&self.bot_pid).await;
         }
         let end_us = now_us();
         let stopped_us = self.load.stopping.map_or(end_us, |(_, at)| at);
@@ -584,7 +598,8 @@ impl Session {
             by_phase: self.load.phases.summarize(),
             faults: recoveries(&self.scenario.faults, &self.load.seconds),
         });
-        let finished = complete_directory(&self.dir, &summary, notes)?;
+        let mut finished = complete_directory(&self.dir, &summary, notes)?;
+        finished.interrupted_by = self.load.interrupted_by;
         self.mock.stop().await;
         Ok(finished)
     }

@@ -3,7 +3,6 @@
 
 use std::time::Duration;
 
-use tokio::signal::unix::Signal;
 use tokio::time::Instant;
 
 use super::TOKEN;
@@ -13,6 +12,7 @@ use crate::driver::USER_ID_BASE;
 use crate::error::Error;
 use crate::scenario::{Chats, Scenario};
 use crate::services::{self, Mock};
+use crate::signals::Signals;
 
 /// How long the bot may take to start polling (or set its webhook).
 const READY_TIMEOUT: Duration = Duration::from_secs(60);
@@ -21,7 +21,7 @@ pub(super) async fn start_services(
     scenario: &Scenario,
 ) -> Result<(Mock, bot_under_test::external_api::ExternalApi, Control), Error> {
     let mock = Mock::start().await?;
-    let external = services::start_external_api(&scenario.external_api, &scenario.faults, scenario.seed).await;
+    let external = services::start_external_api(&scenario.external_api, &scenario.faults, scenario.seed).await?;
     let control = Control::new(&mock.url, TOKEN)?;
     Ok((mock, external, control))
 }
@@ -46,7 +46,7 @@ pub(super) async fn wait_ready(
     control: &Control,
     bot: &mut Bot,
     webhook: bool,
-    interrupt: &mut Signal,
+    signals: &mut Signals,
 ) -> Result<(), Error> {
     let give_up = Instant::now() + READY_TIMEOUT;
     loop {
@@ -59,7 +59,7 @@ pub(super) async fn wait_ready(
         }
         tokio::select! {
             how = bot.exited() => return Err(Error::Bot(format!("exited before it was ready ({how})"))),
-            _ = interrupt.recv() => return Err(Error::Interrupted),
+            signal = signals.recv() => return Err(Error::Interrupted(signal)),
             _ = tokio::time::sleep(Duration::from_millis(100)) => {}
         }
     }

@@ -33,7 +33,13 @@ pub(super) fn complete_directory(dir: &RunDir, summary: &Summary, mut notes: Not
     }
     let report = summary::report(summary, &notes);
     dir.write_file("report.md", report.as_bytes())?;
-    Ok(Finished { dir: dir.path().to_path_buf(), status: summary.status, passed: summary.verdict == "pass", report })
+    Ok(Finished {
+        dir: dir.path().to_path_buf(),
+        status: summary.status,
+        passed: summary.verdict == "pass",
+        interrupted_by: None,
+        report,
+    })
 }
 
 /// Completes the directory of a run that failed before its load could start.

@@ -1,9 +1,11 @@
 //! The `tgload` binary's tests. `run` and `accuracy` are end-to-end tests of `tgload run`: the real binary, the
 //! in-process mock and the bundled bot, on loopback. They take seconds each, so they run only with `TGLOAD_E2E=1`
 //! (CI sets it); without it they pass at once. Runs are serialized: latency assertions must not compete with each
-//! other for two cores. `compare` runs `tgload compare` on synthetic run directories, always.
+//! other for two cores. `compare` runs `tgload compare` on synthetic run directories, always, and `fuzz` feeds the
+//! scenario parser arbitrary and mutated files.
 
 mod accuracy;
+mod bot;
 mod compare;
 mod run;
 
