@@ -326,7 +326,9 @@ fn build_steps(load: &Spanned<file::Load>, fail: Fail<'_>) -> Result<Vec<Step>, 
     let ramp = match &raw.hatch_rate {
         None => Duration::ZERO,
         Some(rate) if *rate.get_ref() > 0.0 && rate.get_ref().is_finite() => {
-            Duration::from_secs_f64(n_users as f64 / rate.get_ref())
+            // A positive rate can still be so small that the ramp overflows a `Duration`, and converting would panic.
+            Duration::try_from_secs_f64(n_users as f64 / rate.get_ref())
+                .map_err(|_| fail(&rate.span(), "load.hatch_rate", "too low: the ramp would outlast any load".into()))?
         }
         Some(rate) => {
             return Err(fail(&rate.span(), "load.hatch_rate", "must be a positive number of users per second".into()))

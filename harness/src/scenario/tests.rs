@@ -128,6 +128,7 @@ fn bad_files_name_line_and_field() {
     check_error(&good_with("sustained = \"3s\"", "sustained = \"1.5s\""), 35, "slo.sustained", "whole number");
     check_error(&good_with("group_share = 0.2", "group_share = 2.0"), 16, "chats.group_share", "between 0 and 1");
     check_error(&good_with("users = 10", "users = 1000000"), 7, "load.users", "at most");
+    check_error(&good_with("hatch_rate = 5", "hatch_rate = 1e-300"), 8, "load.hatch_rate", "too low");
     check_error("[load\nusers = 1", 1, "load", "");
 }
 

@@ -7,6 +7,7 @@
 mod accuracy;
 mod bot;
 mod compare;
+mod fuzz;
 mod run;
 
 use std::path::{Path, PathBuf};

@@ -3,5 +3,6 @@
 mod api;
 mod cli;
 mod compat;
+mod control_fuzz;
 mod fuzz;
 mod support;
