@@ -28,6 +28,14 @@ impl Error {
     }
 
     /// Parsers only know the file's name; the loader knows its folder and completes the path with this.
+    /// The same error, naming the file `name` (a rotated part of a log) instead of the base name.
+    pub(crate) fn named(self, name: &str) -> Error {
+        match self {
+            Error::Malformed { line, reason, .. } => Error::Malformed { path: PathBuf::from(name), line, reason },
+            other => other,
+        }
+    }
+
     pub(crate) fn in_dir(self, dir: &Path) -> Error {
         match self {
             Error::Malformed { path, line, reason } if path.is_relative() => {

@@ -1,6 +1,7 @@
 //! Reads `latency.hlog`, the HdrHistogram interval log with one histogram per tag per second, and merges every
-//! interval of a tag into one histogram for the whole run. Per-second latency over time comes from
-//! `timeseries.csv`, so interval timestamps are not used here.
+//! interval of a tag into one histogram for the whole run; or hands each interval to a visitor, in order, for a
+//! reader that wants them by second (`tgload report`). A long run rotates the log every hour: `latency.hlog`, then
+//! `latency.1.hlog`, `latency.2.hlog`, ... (`parts`), each a complete log with the same base time.
 
 use std::borrow::Cow;
 
@@ -11,8 +12,22 @@ use hdrhistogram::Histogram;
 
 use crate::Error;
 
-/// The file's name in a run directory.
+/// The file's name in a run directory: the first hour's log.
 pub const FILE: &str = "latency.hlog";
+
+/// The name of the log of hour `n` (0 is `latency.hlog`).
+pub fn part_name(n: usize) -> String {
+    if n == 0 {
+        FILE.to_string()
+    } else {
+        format!("latency.{n}.hlog")
+    }
+}
+
+/// The log files of the run in `dir`, in order: `latency.hlog` and the rotated parts that follow it.
+pub fn parts(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    (0..).map(|n| dir.join(part_name(n))).take_while(|p| p.is_file()).collect()
+}
 
 /// The whole run's latency per tag, in microseconds as recorded. A tag with no interval in the log is `None`.
 #[derive(Debug, Clone, Default)]
@@ -28,42 +43,62 @@ impl Latency {
     /// and the V2 compressed (deflate) encodings are accepted. A final line without its newline that does not
     /// decode is dropped, as a write torn by a crash.
     pub fn from_hlog(text: &str) -> Result<Latency, Error> {
-        let torn_from =
-            (!text.is_empty() && !text.ends_with('\n')).then(|| text.rfind('\n').map_or(0, |newline| newline + 1));
-        // The log parser needs every line terminated, the last one included.
-        let input: Cow<'_, str> = match torn_from {
-            Some(_) => Cow::Owned(format!("{text}\n")),
-            None => Cow::Borrowed(text),
-        };
-        let is_torn = |offset: usize| torn_from.is_some_and(|start| offset >= start);
         let mut latency = Latency::default();
-        let mut deserializer = Deserializer::new();
-        for entry in IntervalLogIterator::new(input.as_bytes()) {
-            let interval = match entry {
-                Ok(LogEntry::Interval(interval)) => interval,
-                Ok(LogEntry::StartTime(_) | LogEntry::BaseTime(_)) => continue,
-                Err(LogIteratorError::ParseError { offset }) if is_torn(offset) => break,
-                Err(LogIteratorError::ParseError { offset }) => {
-                    let reason = "not an interval log line";
-                    return Err(Error::malformed(FILE, line_at(&input, offset), reason));
-                }
-            };
-            let slot = match interval.tag().map(|tag| tag.as_str()) {
-                Some("e2e") => &mut latency.e2e,
-                Some("service") => &mut latency.service,
-                _ => continue,
-            };
-            // The encoded text is a slice of `input`, so its address gives its offset and so its line number.
-            let encoded = interval.encoded_histogram();
-            let offset = encoded.as_ptr() as usize - input.as_ptr() as usize;
-            match decode(&mut deserializer, encoded).and_then(|h| merge(slot, h)) {
-                Ok(()) => {}
-                Err(_) if is_torn(offset) => break,
-                Err(reason) => return Err(Error::malformed(FILE, line_at(&input, offset), reason)),
-            }
-        }
+        latency.add_hlog(text)?;
         Ok(latency)
     }
+
+    /// Merges one more log's `e2e` and `service` intervals (a rotated part) into these.
+    pub fn add_hlog(&mut self, text: &str) -> Result<(), Error> {
+        for_each_interval(text, |tag, _, histogram| {
+            let slot = match tag {
+                "e2e" => &mut self.e2e,
+                "service" => &mut self.service,
+                _ => return Ok(()),
+            };
+            merge(slot, histogram)
+        })
+    }
+}
+
+/// Calls `visit(tag, start_s, histogram)` for every interval of the log, in file order; `start_s` counts whole
+/// seconds from the log's base time. An error from `visit` is reported at that interval's line. A final line
+/// without its newline that does not decode is dropped, as a write torn by a crash.
+pub fn for_each_interval(
+    text: &str,
+    mut visit: impl FnMut(&str, u64, Histogram<u64>) -> Result<(), String>,
+) -> Result<(), Error> {
+    let torn_from =
+        (!text.is_empty() && !text.ends_with('\n')).then(|| text.rfind('\n').map_or(0, |newline| newline + 1));
+    // The log parser needs every line terminated, the last one included.
+    let input: Cow<'_, str> = match torn_from {
+        Some(_) => Cow::Owned(format!("{text}\n")),
+        None => Cow::Borrowed(text),
+    };
+    let is_torn = |offset: usize| torn_from.is_some_and(|start| offset >= start);
+    let mut deserializer = Deserializer::new();
+    for entry in IntervalLogIterator::new(input.as_bytes()) {
+        let interval = match entry {
+            Ok(LogEntry::Interval(interval)) => interval,
+            Ok(LogEntry::StartTime(_) | LogEntry::BaseTime(_)) => continue,
+            Err(LogIteratorError::ParseError { offset }) if is_torn(offset) => break,
+            Err(LogIteratorError::ParseError { offset }) => {
+                let reason = "not an interval log line";
+                return Err(Error::malformed(FILE, line_at(&input, offset), reason));
+            }
+        };
+        let tag = interval.tag().map_or("", |tag| tag.as_str());
+        let start_s = interval.start_timestamp().as_secs();
+        // The encoded text is a slice of `input`, so its address gives its offset and so its line number.
+        let encoded = interval.encoded_histogram();
+        let offset = encoded.as_ptr() as usize - input.as_ptr() as usize;
+        match decode(&mut deserializer, encoded).and_then(|h| visit(tag, start_s, h)) {
+            Ok(()) => {}
+            Err(_) if is_torn(offset) => break,
+            Err(reason) => return Err(Error::malformed(FILE, line_at(&input, offset), reason)),
+        }
+    }
+    Ok(())
 }
 
 fn decode(deserializer: &mut Deserializer, encoded: &str) -> Result<Histogram<u64>, String> {

@@ -49,10 +49,13 @@ impl Run {
             Some(text) => Event::from_jsonl(&text).map_err(parse_in_dir)?,
             None => Vec::new(),
         };
-        let latency = match read_optional(dir, hlog::FILE)? {
-            Some(text) => Latency::from_hlog(&text).map_err(parse_in_dir)?,
-            None => Latency::default(),
-        };
+        let mut latency = Latency::default();
+        for part in hlog::parts(dir) {
+            let name = part.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            if let Some(text) = read_optional(dir, &name)? {
+                latency.add_hlog(&text).map_err(|e| e.named(&name)).map_err(parse_in_dir)?;
+            }
+        }
         let summary = read_json(dir, "summary.json")?;
         let meta = read_json(dir, "meta.json")?;
         Ok(Run {

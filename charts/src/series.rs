@@ -6,8 +6,22 @@ use crate::Error;
 /// The file's name in a run directory.
 pub const FILE: &str = "timeseries.csv";
 
-/// The header the harness writes, exactly.
-pub const HEADER: &str = "t_s,phase,active_users,sent,answered,errors,p50_ms,p95_ms,p99_ms,bot_rss_mb,bot_cpu_pct";
+/// The header the harness writes, exactly: the errors of each second by category close the row.
+pub const HEADER: &str = "t_s,phase,active_users,sent,answered,errors,p50_ms,p95_ms,p99_ms,bot_rss_mb,bot_cpu_pct,\
+timeout,bot_api_error,bot_crashed,sent_late,transport";
+
+/// The header of runs written before the categories were added; their rows have `errors_by: None`.
+pub const HEADER_V1: &str = "t_s,phase,active_users,sent,answered,errors,p50_ms,p95_ms,p99_ms,bot_rss_mb,bot_cpu_pct";
+
+/// One second's errors by category, as `summary.json` `errors` names them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ErrorKinds {
+    pub timeout: u64,
+    pub bot_api_error: u64,
+    pub bot_crashed: u64,
+    pub sent_late: u64,
+    pub transport: u64,
+}
 
 /// One second of a run. Latency percentiles are `None` for a second in which nothing was answered; RSS and CPU
 /// are `None` when the bot was not sampled.
@@ -25,6 +39,8 @@ pub struct Row {
     pub p99_ms: Option<f64>,
     pub bot_rss_mb: Option<f64>,
     pub bot_cpu_pct: Option<f64>,
+    /// `None` in a run directory written before the columns existed.
+    pub errors_by: Option<ErrorKinds>,
 }
 
 /// All rows of `timeseries.csv`, in file order.
@@ -38,21 +54,23 @@ impl Timeseries {
     /// its newline that does not parse is dropped: it is a write torn by a crash, which the contract allows.
     pub fn from_csv(text: &str) -> Result<Timeseries, Error> {
         let mut rows = Vec::new();
+        let mut columns = HEADER;
         for (number, line, torn) in numbered_lines(text) {
             if number == 1 {
                 if torn {
                     break;
                 }
-                if line != HEADER {
+                if line != HEADER && line != HEADER_V1 {
                     let reason = format!("expected the header `{HEADER}`, found `{line}`");
                     return Err(Error::malformed(FILE, 1, reason));
                 }
+                columns = if line == HEADER { HEADER } else { HEADER_V1 };
                 continue;
             }
             if line.trim().is_empty() {
                 continue;
             }
-            match Row::parse(line) {
+            match Row::parse(line, columns) {
                 Ok(row) => rows.push(row),
                 Err(_) if torn => break,
                 Err(reason) => return Err(Error::malformed(FILE, number, reason)),
@@ -79,9 +97,9 @@ impl Timeseries {
 }
 
 impl Row {
-    fn parse(line: &str) -> Result<Row, String> {
+    fn parse(line: &str, header: &str) -> Result<Row, String> {
         let fields: Vec<&str> = line.split(',').collect();
-        let names: Vec<&str> = HEADER.split(',').collect();
+        let names: Vec<&str> = header.split(',').collect();
         if fields.len() != names.len() {
             return Err(format!("expected {} fields, found {}", names.len(), fields.len()));
         }
@@ -98,6 +116,16 @@ impl Row {
             p99_ms: field(8).optional()?,
             bot_rss_mb: field(9).optional()?,
             bot_cpu_pct: field(10).optional()?,
+            errors_by: match names.len() > 11 {
+                true => Some(ErrorKinds {
+                    timeout: field(11).count()?,
+                    bot_api_error: field(12).count()?,
+                    bot_crashed: field(13).count()?,
+                    sent_late: field(14).count()?,
+                    transport: field(15).count()?,
+                }),
+                false => None,
+            },
         })
     }
 }

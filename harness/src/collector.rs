@@ -71,7 +71,7 @@ impl ErrorCounts {
         self.timeout + self.bot_api_error + self.bot_crashed + self.sent_late + self.transport
     }
 
-    fn add(&mut self, category: Category) {
+    pub fn add(&mut self, category: Category) {
         *match category {
             Category::Timeout => &mut self.timeout,
             Category::BotApiError => &mut self.bot_api_error,
@@ -89,6 +89,8 @@ pub struct Interval {
     pub sent: u64,
     pub answered: u64,
     pub errors: u64,
+    /// The same errors by category.
+    pub errors_by: ErrorCounts,
     /// Due → answer, µs, of the actions answered in this second.
     pub e2e: Histogram<u64>,
     /// Send → answer, µs.
@@ -162,17 +164,7 @@ impl Collector {
             late_tolerance_us,
             open: VecDeque::new(),
             next_close: 0,
-            totals: Totals {
-                sent: 0,
-                answered: 0,
-                errors: ErrorCounts::default(),
-                e2e: histogram(),
-                service: histogram(),
-                queue: histogram(),
-                late: histogram(),
-                overhead: histogram(),
-                by_kind: Vec::new(),
-            },
+            totals: Totals::empty(),
             down: Vec::new(),
             live: (0, 0, histogram()),
         }
@@ -227,7 +219,9 @@ impl Collector {
         }
         if let Some(category) = category {
             self.totals.errors.add(category);
-            self.slot(r.done_us).errors += 1;
+            let second = self.slot(r.done_us);
+            second.errors += 1;
+            second.errors_by.add(category);
             self.live.1 += 1;
         }
         self.live.0 += 1;
@@ -322,7 +316,16 @@ impl Collector {
 }
 
 fn empty_interval(index: u64) -> Interval {
-    Interval { index, sent: 0, answered: 0, errors: 0, e2e: histogram(), service: histogram(), queue: histogram() }
+    Interval {
+        index,
+        sent: 0,
+        answered: 0,
+        errors: 0,
+        errors_by: ErrorCounts::default(),
+        e2e: histogram(),
+        service: histogram(),
+        queue: histogram(),
+    }
 }
 
 impl Interval {
@@ -332,6 +335,20 @@ impl Interval {
 }
 
 impl Totals {
+    pub fn empty() -> Totals {
+        Totals {
+            sent: 0,
+            answered: 0,
+            errors: ErrorCounts::default(),
+            e2e: histogram(),
+            service: histogram(),
+            queue: histogram(),
+            late: histogram(),
+            overhead: histogram(),
+            by_kind: Vec::new(),
+        }
+    }
+
     pub fn window(&self, seconds: f64) -> Window<'_> {
         Window { e2e: &self.e2e, sent: self.sent, answered: self.answered, errors: self.errors.total(), seconds }
     }

@@ -16,6 +16,7 @@ pub mod error;
 pub mod meta;
 pub mod progress;
 pub mod recovery;
+pub mod report;
 pub mod run;
 pub mod rundir;
 pub mod sampler;

@@ -1,6 +1,7 @@
 //! The `tgload` command: parse the command line, call the library, map the outcome to an exit code.
-//! `run`: 0 objectives hold, 99 they do not, 1 the run failed, 2 bad usage. `compare`: 0 no metric is worse,
-//! 99 one is, 1 the output could not be written, 2 bad usage or input.
+//! `run`: 0 objectives hold, 99 they do not, 128 + N a signal N interrupted it, 1 the run failed, 2 bad usage.
+//! `compare`: 0 no metric is worse, 99 one is, 1 the output could not be written, 2 bad usage or input.
+//! `report`: 0 rebuilt, 1 not written, 2 bad input. `supervise` is tgload's own, for the bot's process.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -63,6 +64,14 @@ enum Command {
         #[arg(long, value_name = "PCT", value_parser = parse_threshold, default_value = "10%")]
         threshold: Threshold,
     },
+    /// Rebuild summary.json, report.md and the charts of a run directory from the files the run wrote as it
+    /// went: for a run that was interrupted or killed (status `killed` when no end was recorded).
+    #[command(after_help = REPORT_HELP)]
+    Report {
+        /// The run directory (written by `tgload run`).
+        #[arg(value_name = "RUN_DIR")]
+        dir: PathBuf,
+    },
     /// Runs a bot for `tgload run` and stops it when tgload says so or dies (internal).
     #[command(hide = true)]
     Supervise {
@@ -87,6 +96,15 @@ Exit codes:
   99  at least one metric is worse
   1   the output could not be written
   2   bad usage or input (a missing or malformed summary.json, another schema_version)";
+
+const REPORT_HELP: &str = "\
+The rebuilt summary.json has a `rebuilt` entry: the seconds of the planned load with no row (`missing_seconds`),
+the last moment the files show, and the second through which checkpoint.json was current.
+
+Exit codes:
+  0   the directory was rebuilt
+  1   a file could not be written
+  2   bad input (not a run directory, a malformed file: named with its line)";
 
 fn parse_duration(text: &str) -> Result<Duration, String> {
     harness::duration::parse(text)
@@ -123,6 +141,7 @@ fn main() -> ExitCode {
         Command::Compare { base, candidate, out, threshold } => {
             compare(&harness::compare::Options { base, candidate, out, threshold })
         }
+        Command::Report { dir } => report(&dir),
         Command::Supervise { stdout, stderr, grace_ms, mut command } => {
             let program = command.remove(0);
             let job = harness::supervise::Supervised {
@@ -179,6 +198,20 @@ fn run(options: harness::Options) -> ExitCode {
                 e if e.is_usage() => 2,
                 _ => 1,
             })
+        }
+    }
+}
+
+fn report(dir: &std::path::Path) -> ExitCode {
+    match harness::report::run(dir) {
+        Ok(finished) => {
+            println!("{}", finished.report);
+            eprintln!("tgload report: rebuilt {}", finished.dir.display());
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("tgload report: {e}");
+            ExitCode::from(if e.is_usage() { 2 } else { 1 })
         }
     }
 }

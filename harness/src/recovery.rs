@@ -8,7 +8,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 /// Seconds before a window whose p95 make its baseline.
-const BASELINE_S: u64 = 10;
+pub const BASELINE_S: u64 = 10;
 /// How many seconds in a row must be healthy to call the bot recovered (one good second can be luck).
 const STABLE_S: usize = 3;
 /// A healthy second's p95 is at most this multiple of the baseline plus the slack: per-second p95 of a steady

@@ -17,6 +17,7 @@ use crate::meta::{compact_stamp, Meta};
 use crate::rundir::RunDir;
 use crate::scenario::Scenario;
 use crate::summary::Status;
+pub(crate) use wrapup::complete_directory;
 
 /// The token the bot under test gets; the mock accepts any `<digits>:<letters>` token.
 pub const TOKEN: &str = "7000001:tgload-bot-under-test-AAAAAAAAAAAAAAAAA";
@@ -57,7 +58,7 @@ impl Finished {
             Status::Completed if self.passed => 0,
             Status::Completed | Status::BotCrashed => 99,
             Status::Interrupted => self.interrupted_by.map_or(130, |by| by.exit_code()),
-            Status::Error => 1,
+            Status::Error | Status::Killed => 1,
         }
     }
 }

@@ -1,7 +1,8 @@
 //! The run directory (`docs/run-directory.md`): its files and how they are written. Streams (`events.jsonl`,
-//! `timeseries.csv`, `latency.hlog`) are appended and flushed a line at a time; whole files are written to
-//! `*.tmp` and renamed, so a run stopped at any point leaves a readable directory. Nothing here decides what
-//! to write.
+//! `timeseries.csv`, `resources.csv`, `latency.hlog`) are appended and flushed a line at a time, and the latency
+//! log starts a new file every hour (`latency.1.hlog`, ...) so that no file of a 72-hour run grows past a few MB;
+//! whole files are written to `*.tmp` and renamed, so a run stopped at any point leaves a readable directory.
+//! Nothing here decides what to write.
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -12,10 +13,14 @@ use hdrhistogram::serialization::interval_log::{IntervalLogWriterBuilder, Tag};
 use hdrhistogram::serialization::V2DeflateSerializer;
 use hdrhistogram::Histogram;
 
+use crate::collector::ErrorCounts;
 use crate::error::Error;
+use crate::sampler::Usage;
 
-pub const TIMESERIES_HEADER: &str =
-    "t_s,phase,active_users,sent,answered,errors,p50_ms,p95_ms,p99_ms,bot_rss_mb,bot_cpu_pct";
+pub const TIMESERIES_HEADER: &str = charts::series::HEADER;
+pub const RESOURCES_HEADER: &str = "t_s,bot_rss_mb,bot_cpu_pct,harness_rss_mb,harness_cpu_pct";
+/// Seconds of latency intervals in one file of the log.
+const LATENCY_PART_S: u64 = 3600;
 
 pub struct RunDir {
     path: PathBuf,
@@ -25,7 +30,11 @@ pub struct RunDir {
     early_events: Vec<(u64, String, serde_json::Value)>,
     events: BufWriter<File>,
     timeseries: BufWriter<File>,
+    resources: BufWriter<File>,
     latency: BufWriter<File>,
+    /// Which hour's file `latency` writes, and the load's start that each file's header gives.
+    latency_part: u64,
+    t0: Option<SystemTime>,
     serializer: V2DeflateSerializer,
 }
 
@@ -38,6 +47,7 @@ pub struct Row<'a> {
     pub sent: u64,
     pub answered: u64,
     pub errors: u64,
+    pub errors_by: ErrorCounts,
     /// That second's e2e p50/p95/p99 in ms; `None` when nothing was answered.
     pub percentiles_ms: Option<[f64; 3]>,
     /// The bot's RSS in MB (10^6 bytes) and CPU (100 = one core); `None` without a sample.
@@ -61,12 +71,18 @@ impl RunDir {
             early_events: Vec::new(),
             events: open("events.jsonl")?,
             timeseries: open("timeseries.csv")?,
-            latency: open("latency.hlog")?,
+            resources: open("resources.csv")?,
+            latency: open(charts::hlog::FILE)?,
+            latency_part: 0,
+            t0: None,
             serializer: V2DeflateSerializer::new(),
         };
         writeln!(run.timeseries, "{TIMESERIES_HEADER}")
             .and_then(|_| run.timeseries.flush())
             .map_err(run.err("timeseries.csv"))?;
+        writeln!(run.resources, "{RESOURCES_HEADER}")
+            .and_then(|_| run.resources.flush())
+            .map_err(run.err("resources.csv"))?;
         Ok(run)
     }
 
@@ -74,14 +90,36 @@ impl RunDir {
     /// recorded before are written now, with negative times.
     pub fn begin_load(&mut self, t0: SystemTime) -> Result<(), Error> {
         self.t0_us = Some(unix_us(t0));
+        self.t0 = Some(t0);
+        self.latency_header()?;
+        self.flush_early_events()
+    }
+
+    /// The header of the current latency log file: every part counts its intervals from the load's start.
+    fn latency_header(&mut self) -> Result<(), Error> {
+        let name = charts::hlog::part_name(self.latency_part as usize);
+        let t0 = self.t0.unwrap_or(SystemTime::UNIX_EPOCH);
         IntervalLogWriterBuilder::new()
             .add_comment("tgload latency log: values in microseconds; tags e2e (due -> answer), service (send -> answer), queue (mock queue wait)")
             .with_start_time(t0)
             .with_base_time(t0)
             .begin_log_with(&mut self.latency, &mut self.serializer)
-            .map_err(Error::io("write latency.hlog"))?;
-        self.latency.flush().map_err(self.err("latency.hlog"))?;
-        self.flush_early_events()
+            .map_err(Error::io(format!("write {}", self.path.join(&name).display())))?;
+        self.latency.flush().map_err(self.err(&name))
+    }
+
+    /// Moves the latency log on to the file of the hour holding second `index`, if it is not there yet.
+    fn rotate_latency(&mut self, index: u64) -> Result<(), Error> {
+        let part = index / LATENCY_PART_S;
+        if part <= self.latency_part {
+            return Ok(());
+        }
+        self.latency.flush().map_err(self.err(&charts::hlog::part_name(self.latency_part as usize)))?;
+        self.latency_part = part;
+        let path = self.path.join(charts::hlog::part_name(part as usize));
+        self.latency =
+            File::create(&path).map(BufWriter::new).map_err(Error::io(format!("create {}", path.display())))?;
+        self.latency_header()
     }
 
     /// Writes events still waiting for the load's start, counting from the first of them (a run that
@@ -135,20 +173,29 @@ impl RunDir {
         writeln!(self.timeseries, "{line}").and_then(|_| self.timeseries.flush()).map_err(self.err("timeseries.csv"))
     }
 
-    /// Appends one second's histograms, tagged, to `latency.hlog`.
+    /// Appends one resource sample, `t_s` seconds after the load's start, to `resources.csv`.
+    pub fn resources(&mut self, t_s: f64, bot: Option<Usage>, harness: Usage) -> Result<(), Error> {
+        let mb = |u: &Usage| u.rss_bytes as f64 / 1e6;
+        let bot = bot.map_or(",".to_string(), |b| format!("{:.3},{:.1}", mb(&b), b.cpu_pct));
+        writeln!(self.resources, "{t_s:.3},{bot},{:.3},{:.1}", mb(&harness), harness.cpu_pct)
+            .and_then(|_| self.resources.flush())
+            .map_err(self.err("resources.csv"))
+    }
+
+    /// Appends one second's histograms, tagged, to the latency log (the file of that second's hour).
     pub fn latency(&mut self, index: u64, tagged: &[(&str, &Histogram<u64>)]) -> Result<(), Error> {
+        self.rotate_latency(index)?;
+        let name = charts::hlog::part_name(self.latency_part as usize);
+        let context = format!("write {}", self.path.join(&name).display());
         let mut writer = IntervalLogWriterBuilder::new()
             .begin_log_with(&mut self.latency, &mut self.serializer)
-            .map_err(Error::io("latency.hlog"))?;
+            .map_err(Error::io(context.clone()))?;
         for (tag, histogram) in tagged {
             writer
                 .write_histogram(histogram, Duration::from_secs(index), Duration::from_secs(1), Tag::new(tag))
-                .map_err(|e| Error::Io {
-                    context: "write latency.hlog".into(),
-                    source: std::io::Error::other(e.to_string()),
-                })?;
+                .map_err(|e| Error::Io { context: context.clone(), source: std::io::Error::other(e.to_string()) })?;
         }
-        self.latency.flush().map_err(self.err("latency.hlog"))
+        self.latency.flush().map_err(self.err(&name))
     }
 
     /// Writes a whole file atomically (`name.tmp`, then rename).
@@ -177,9 +224,19 @@ fn format_row(row: &Row<'_>) -> String {
         None => (String::new(), String::new()),
     };
     let phase = row.phase.replace([',', '\n', '"'], " ");
+    let e = &row.errors_by;
     format!(
-        "{},{phase},{},{},{},{},{p50},{p95},{p99},{rss},{cpu}",
-        row.t_s, row.active_users, row.sent, row.answered, row.errors
+        "{},{phase},{},{},{},{},{p50},{p95},{p99},{rss},{cpu},{},{},{},{},{}",
+        row.t_s,
+        row.active_users,
+        row.sent,
+        row.answered,
+        row.errors,
+        e.timeout,
+        e.bot_api_error,
+        e.bot_crashed,
+        e.sent_late,
+        e.transport
     )
 }
 
@@ -203,11 +260,12 @@ mod tests {
             sent: 5,
             answered: 4,
             errors: 1,
+            errors_by: ErrorCounts { timeout: 1, ..ErrorCounts::default() },
             percentiles_ms: Some([1.5, 20.25, 99.0]),
             bot: Some((52.4288, 12.34)),
         };
-        check_row(full.clone(), "3,hold,10,5,4,1,1.500,20.250,99.000,52.429,12.3");
-        check_row(Row { percentiles_ms: None, bot: None, phase: "a,b", ..full }, "3,a b,10,5,4,1,,,,,");
+        check_row(full.clone(), "3,hold,10,5,4,1,1.500,20.250,99.000,52.429,12.3,1,0,0,0,0");
+        check_row(Row { percentiles_ms: None, bot: None, phase: "a,b", ..full }, "3,a b,10,5,4,1,,,,,,1,0,0,0,0");
     }
 
     #[test]

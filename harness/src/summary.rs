@@ -5,7 +5,7 @@
 use std::fmt::Write;
 
 use hdrhistogram::Histogram;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::collector::{ErrorCounts, Totals};
 use crate::recovery::Recovery;
@@ -13,13 +13,16 @@ use crate::slo::Verdict;
 
 pub const SCHEMA_VERSION: u32 = 1;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
     Completed,
     Interrupted,
     BotCrashed,
     Error,
+    /// No end was recorded: the harness was killed (SIGKILL, the OOM killer, a power cut); `tgload report`
+    /// rebuilt the summary from what the run had written.
+    Killed,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -40,6 +43,8 @@ pub struct Summary {
     pub by_phase: Vec<ByPhase>,
     pub generator: Generator,
     pub bot: BotResources,
+    /// The harness's own process (it hosts the mock too), so that a harness leak is never read as the bot's.
+    pub harness: HarnessResources,
     /// The calls the bot made to the external API mock, by outcome (faults show here).
     pub external_api: ExternalCalls,
     /// Each scheduled fault window that opened during the load: how bad it got and how long recovery took.
@@ -47,6 +52,20 @@ pub struct Summary {
     pub slos: Vec<Verdict>,
     /// `pass` only for a completed run whose every objective held.
     pub verdict: &'static str,
+    /// Present only in a summary that `tgload report` rebuilt from the run's files.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rebuilt: Option<Rebuilt>,
+}
+
+/// What `summary.json` says of a rebuilt run, under `rebuilt`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Rebuilt {
+    /// `[from, to]` ranges of seconds (`t_s`, as in `timeseries.csv`) of the planned load that have no row.
+    pub missing_seconds: Vec<(u64, u64)>,
+    /// The latest moment the run's files show it alive, seconds since the load started.
+    pub last_written_s: f64,
+    /// The second through which `checkpoint.json` (per-action counts, generator lateness) was current.
+    pub checkpoint_through_s: Option<u64>,
 }
 
 #[derive(Debug, Clone, Copy, Default, Serialize)]
@@ -56,7 +75,7 @@ pub struct Actions {
     pub errors: u64,
 }
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 pub struct Percentiles {
     pub p50: f64,
     pub p95: f64,
@@ -66,7 +85,7 @@ pub struct Percentiles {
     pub mean: f64,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ByAction {
     pub action: String,
     pub sent: u64,
@@ -99,14 +118,25 @@ pub struct BotResources {
     pub restarts: u32,
 }
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+pub struct HarnessResources {
+    pub rss_start_mb: f64,
+    pub rss_peak_mb: f64,
+    pub rss_end_mb: f64,
+    /// `null` when the run is too short to tell a drift from the warm-up.
+    pub rss_drift_mb_per_h: Option<f64>,
+    pub cpu_mean_pct: f64,
+    pub cpu_peak_pct: f64,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ExternalCalls {
     pub quote: Calls,
     pub ask: Calls,
 }
 
 /// Requests one endpoint served: answered, failed with a 500, stalled past the client's timeout.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Calls {
     pub ok: u64,
     pub errors: u64,
@@ -121,15 +151,53 @@ pub struct Point {
     pub cpu_pct: f64,
 }
 
+/// What the summary gives of the results that the run's per-second files do not hold: each action's counts and
+/// latency, and the generator's lateness and overhead. A live run takes it from the collector's totals;
+/// `tgload report` from `checkpoint.json`, which the run rewrites as each second closes.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Breakdown {
+    pub by_action: Vec<ByAction>,
+    pub late_ms: Percentiles,
+    pub overhead_ms: Percentiles,
+}
+
+/// `checkpoint.json`: the breakdown and the external API's counts as of the end of second `through_s`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Checkpoint {
+    pub through_s: u64,
+    pub breakdown: Breakdown,
+    pub external_api: ExternalCalls,
+}
+
+impl Breakdown {
+    pub fn of(t: &Totals) -> Breakdown {
+        let by_action = t
+            .by_kind
+            .iter()
+            .map(|k| ByAction {
+                action: k.kind.clone(),
+                sent: k.sent,
+                answered: k.answered,
+                errors: k.errors,
+                latency_ms: Percentiles::of(&k.e2e),
+            })
+            .collect();
+        Breakdown { by_action, late_ms: Percentiles::of(&t.late), overhead_ms: Percentiles::of(&t.overhead) }
+    }
+}
+
 /// Everything a summary is made of.
 pub struct Inputs<'a> {
     pub scenario: &'a str,
     pub status: Status,
     pub duration_s: f64,
+    /// The counts and latency of the whole run (its `by_kind`, `late` and `overhead` are not read: see
+    /// `breakdown`).
     pub totals: &'a Totals,
+    pub breakdown: Breakdown,
     pub slos: Vec<Verdict>,
-    pub bot: &'a [Point],
-    pub harness: &'a [Point],
+    pub bot: &'a Track,
+    pub harness: &'a Track,
     pub exits: u32,
     pub restarts: u32,
     pub external_api: ExternalCalls,
@@ -159,8 +227,7 @@ impl Summary {
     pub fn build(i: Inputs<'_>) -> Summary {
         let t = i.totals;
         let errors = t.errors.total();
-        let late = Percentiles::of(&t.late);
-        let overhead = Percentiles::of(&t.overhead);
+        let (late, overhead) = (i.breakdown.late_ms, i.breakdown.overhead_ms);
         let passed = i.status == Status::Completed && i.slos.iter().all(|v| v.passed);
         Summary {
             schema_version: SCHEMA_VERSION,
@@ -173,55 +240,45 @@ impl Summary {
             throughput_per_s: if i.duration_s > 0.0 { round3(t.answered as f64 / i.duration_s) } else { 0.0 },
             latency_ms: Percentiles::of(&t.e2e),
             service_ms: Percentiles::of(&t.service),
-            by_action: t
-                .by_kind
-                .iter()
-                .map(|k| ByAction {
-                    action: k.kind.clone(),
-                    sent: k.sent,
-                    answered: k.answered,
-                    errors: k.errors,
-                    latency_ms: Percentiles::of(&k.e2e),
-                })
-                .collect(),
+            by_action: i.breakdown.by_action,
             by_phase: i.by_phase,
             generator: Generator {
                 late_p99_ms: late.p99,
                 late_max_ms: late.max,
                 overhead_p50_ms: overhead.p50,
                 overhead_p99_ms: overhead.p99,
-                cpu_pct: round3(mean(i.harness.iter().map(|p| p.cpu_pct))),
-                rss_mb: round3(i.harness.iter().map(|p| p.rss_mb).fold(0.0, f64::max)),
+                cpu_pct: round3(i.harness.cpu_mean_pct()),
+                rss_mb: round3(i.harness.rss_peak_mb()),
             },
             bot: BotResources {
                 rss_start_mb: i.bot.first().map_or(0.0, |p| p.rss_mb),
-                rss_peak_mb: i.bot.iter().map(|p| p.rss_mb).fold(0.0, f64::max),
+                rss_peak_mb: i.bot.rss_peak_mb(),
                 rss_end_mb: i.bot.last().map_or(0.0, |p| p.rss_mb),
-                rss_drift_mb_per_h: drift_mb_per_h(i.bot).map(round3),
-                cpu_mean_pct: round3(mean(i.bot.iter().map(|p| p.cpu_pct))),
-                cpu_peak_pct: i.bot.iter().map(|p| p.cpu_pct).fold(0.0, f64::max),
+                rss_drift_mb_per_h: drift_mb_per_h(i.bot.points()).map(round3),
+                cpu_mean_pct: round3(i.bot.cpu_mean_pct()),
+                cpu_peak_pct: i.bot.cpu_peak_pct(),
                 exits: i.exits,
                 restarts: i.restarts,
+            },
+            harness: HarnessResources {
+                rss_start_mb: i.harness.first().map_or(0.0, |p| p.rss_mb),
+                rss_peak_mb: i.harness.rss_peak_mb(),
+                rss_end_mb: i.harness.last().map_or(0.0, |p| p.rss_mb),
+                rss_drift_mb_per_h: drift_mb_per_h(i.harness.points()).map(round3),
+                cpu_mean_pct: round3(i.harness.cpu_mean_pct()),
+                cpu_peak_pct: i.harness.cpu_peak_pct(),
             },
             external_api: i.external_api,
             faults: i.faults,
             slos: i.slos,
             verdict: if passed { "pass" } else { "fail" },
+            rebuilt: None,
         }
     }
 }
 
 fn round3(v: f64) -> f64 {
     (v * 1000.0).round() / 1000.0
-}
-
-fn mean(values: impl Iterator<Item = f64>) -> f64 {
-    let (sum, n) = values.fold((0.0, 0usize), |(s, n), v| (s + v, n + 1));
-    if n == 0 {
-        0.0
-    } else {
-        sum / n as f64
-    }
 }
 
 /// Samples the drift fit leaves out at the start: allocators, caches and pools grow there without leaking.
@@ -231,7 +288,7 @@ const DRIFT_MIN_SPAN_S: f64 = 10.0;
 /// The fit uses at most this many evenly spaced samples (a 72-hour run has 259,200), so that its pairs stay few.
 const DRIFT_MAX_POINTS: usize = 600;
 
-/// How fast the bot's RSS grows, in MB per hour: the Theil–Sen slope (the median of the slopes between every two
+/// How fast a process's RSS grows, in MB per hour: the Theil–Sen slope (the median of the slopes between every two
 /// samples, which a few outliers such as a GC pause or a burst cannot tilt) after the warm-up, the first tenth of
 /// the run and at least its first 5 s. `None` when less than 10 s of samples remain: a short run has no drift to
 /// tell apart from its warm-up.
@@ -377,6 +434,15 @@ fn write_resources(r: &mut String, s: &Summary) {
         "| {:.1} MB | {:.1} MB | {:.1} MB | {drift} | {:.1}% | {:.1}% | {} | {} |",
         b.rss_start_mb, b.rss_peak_mb, b.rss_end_mb, b.cpu_mean_pct, b.cpu_peak_pct, b.exits, b.restarts
     );
+    let h = &s.harness;
+    let _ = writeln!(r, "\n## Harness resources (tgload and the mock it hosts)\n");
+    let _ = writeln!(r, "| RSS start | peak | end | drift | CPU mean | CPU peak |\n|---:|---:|---:|---:|---:|---:|");
+    let drift = h.rss_drift_mb_per_h.map_or("- (run too short)".to_string(), |d| format!("{d:.1} MB/h"));
+    let _ = writeln!(
+        r,
+        "| {:.1} MB | {:.1} MB | {:.1} MB | {drift} | {:.1}% | {:.1}% |",
+        h.rss_start_mb, h.rss_peak_mb, h.rss_end_mb, h.cpu_mean_pct, h.cpu_peak_pct
+    );
 }
 
 fn write_external_api(r: &mut String, s: &Summary) {
@@ -482,8 +548,10 @@ fn write_notes(r: &mut String, notes: &Notes) {
 }
 
 mod phases;
+mod track;
 
 pub use phases::{ByPhase, Phases};
+pub use track::Track;
 
 #[cfg(test)]
 mod tests;

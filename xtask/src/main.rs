@@ -10,18 +10,24 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context, Result};
 use serde_json::Value;
 
-const USAGE: &str = "usage: cargo xtask bench [all | users | echo [RATE...] | overhead]
+const USAGE: &str = "usage: cargo xtask bench [all | users | echo [RATE...] | overhead | soak [MINUTES]]
 
   users     10,000 users, 1-3 s think time, the full mix (scenarios/load-10k.toml): tgload's peak RSS and open files
   echo      the highest answer rate: harness/benches/echo.toml at each offered rate (`tgload run --rate`;
             default 4000 5000 6000 7000)
   overhead  the harness's own latency against the mock's in-process timing (harness/benches/overhead.toml)
+  soak      the endurance mix (scenarios/endurance-72h.toml) for MINUTES (default 30): tgload's RSS every 10 s and
+            its Theil-Sen slope after a warm-up (goal: under 1 MB per hour); not part of `all`
 
 Results are printed as Markdown and appended to target/bench/results.md; run directories go to target/bench/.";
 
 /// No benchmark run may take longer than this; tgload bounds itself, this is the backstop.
 const RUN_LIMIT: Duration = Duration::from_secs(15 * 60);
 const DEFAULT_RATES: [u32; 4] = [4000, 5000, 6000, 7000];
+const DEFAULT_SOAK_MINUTES: u64 = 30;
+/// How often the soak reads tgload's RSS, and how much of its start it leaves out of the slope.
+const SOAK_SAMPLE: Duration = Duration::from_secs(10);
+const SOAK_WARM_UP: Duration = Duration::from_secs(5 * 60);
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -31,6 +37,11 @@ fn main() -> ExitCode {
         ["bench", "users"] => Bench::new().and_then(|b| b.users()),
         ["bench", "echo", rates @ ..] => parse_rates(rates).and_then(|r| Bench::new()?.echo(&r)),
         ["bench", "overhead"] => Bench::new().and_then(|b| b.overhead()),
+        ["bench", "soak"] => Bench::new().and_then(|b| b.soak(DEFAULT_SOAK_MINUTES)),
+        ["bench", "soak", minutes] => match minutes.parse::<u64>() {
+            Ok(minutes) if minutes >= 1 => Bench::new().and_then(|b| b.soak(minutes)),
+            _ => Err(anyhow::anyhow!("`{minutes}` is not a whole number of minutes")),
+        },
         _ => {
             eprintln!("{USAGE}");
             return ExitCode::from(2);
@@ -64,6 +75,8 @@ struct Measured {
     /// The peak resident set (`VmHWM`) in MiB, 2^20 bytes.
     peak_rss_mib: f64,
     peak_open_files: usize,
+    /// tgload's resident set (`VmRSS`, MB of 10^6 bytes) every `SOAK_SAMPLE`, seconds since its start.
+    rss_mb: Vec<(f64, f64)>,
 }
 
 impl Bench {
@@ -94,7 +107,7 @@ impl Bench {
         let m = self.run(&self.root.join("scenarios/load-10k.toml"), "users", &[])?;
         let s = &m.summary;
         let mut table = Table::new(
-            "10,000 users, 1-3 s think time, full mix (scenarios/load-10k.toml)",
+            &format!("10,000 users, 1-3 s think time, full mix (scenarios/load-10k.toml), on {}", cpu_model()),
             &["sent", "answered", "errors", "answered/s", "e2e p50", "p95", "p99", "tgload peak RSS", "open files"],
         );
         table.row(vec![
@@ -114,7 +127,10 @@ impl Bench {
     fn echo(&self, rates: &[u32]) -> Result<()> {
         let scenario = self.root.join("harness/benches/echo.toml");
         let mut table = Table::new(
-            "Highest answer rate, echo only (harness/benches/echo.toml, 2,000 users, open pacing, 20 s)",
+            &format!(
+                "Highest answer rate, echo only (harness/benches/echo.toml, 2,000 users, open pacing, 20 s), on {}",
+                cpu_model()
+            ),
             &["offered /s", "answered /s", "errors", "e2e p50", "e2e p99", "service p99", "tgload CPU", "bot CPU"],
         );
         for rate in rates {
@@ -142,7 +158,10 @@ impl Bench {
                 .map_or("-".into(), |us| format!("{:.2} ms", us / 1e3))
         };
         let mut table = Table::new(
-            "The harness's own latency (harness/benches/overhead.toml: 200 actions/s, the bot waits 50 ms)",
+            &format!(
+                "The harness's own latency (harness/benches/overhead.toml: 200 actions/s, the bot waits 50 ms), on {}",
+                cpu_model()
+            ),
             &["", "p50", "p99"],
         );
         table.row(vec![
@@ -159,8 +178,54 @@ impl Bench {
         self.record(&table)
     }
 
+    fn soak(&self, minutes: u64) -> Result<()> {
+        let duration = format!("{minutes}m");
+        let limit = Duration::from_secs(minutes * 60) + RUN_LIMIT;
+        let m = self.run_for(
+            &self.root.join("scenarios/endurance-72h.toml"),
+            &format!("soak-{minutes}m"),
+            &["--duration".into(), duration],
+            limit,
+        )?;
+        let s = &m.summary;
+        let kept: Vec<(f64, f64)> =
+            m.rss_mb.iter().copied().filter(|(t, _)| *t >= SOAK_WARM_UP.as_secs_f64()).collect();
+        let slope = sen_slope(&kept).map_or("-".into(), |per_s| format!("{:.2} MB/h", per_s * 3600.0));
+        let at = |t: f64| m.rss_mb.iter().find(|(at, _)| *at >= t).map_or("-".into(), |(_, mb)| format!("{mb:.1} MB"));
+        let mut table = Table::new(
+            &format!("Soak: the endurance mix for {minutes} min (scenarios/endurance-72h.toml), on {}", cpu_model()),
+            &[
+                "answered/s",
+                "errors",
+                "e2e p99",
+                "tgload RSS at 5 min",
+                "at the end",
+                "tgload RSS slope after 5 min",
+                "tgload peak RSS",
+                "harness.rss_drift_mb_per_h",
+                "bot.rss_drift_mb_per_h",
+            ],
+        );
+        table.row(vec![
+            num(s, "/throughput_per_s", 0, ""),
+            int(s, "/actions/errors"),
+            num(s, "/latency_ms/p99", 1, " ms"),
+            at(SOAK_WARM_UP.as_secs_f64()),
+            m.rss_mb.last().map_or("-".into(), |(_, mb)| format!("{mb:.1} MB")),
+            slope,
+            format!("{:.0} MiB", m.peak_rss_mib),
+            num(s, "/harness/rss_drift_mb_per_h", 2, " MB/h"),
+            num(s, "/bot/rss_drift_mb_per_h", 2, " MB/h"),
+        ]);
+        self.record(&table)
+    }
+
     /// Runs `tgload run <scenario> <extra...>` into `target/bench/<name>`, sampling its process until it exits.
     fn run(&self, scenario: &Path, name: &str, extra: &[String]) -> Result<Measured> {
+        self.run_for(scenario, name, extra, RUN_LIMIT)
+    }
+
+    fn run_for(&self, scenario: &Path, name: &str, extra: &[String], limit: Duration) -> Result<Measured> {
         let dir = self.out.join(name);
         let _ = std::fs::remove_dir_all(&dir);
         let mut child = Command::new(self.root.join("target/release/tgload"))
@@ -174,16 +239,24 @@ impl Bench {
             .context("start target/release/tgload")?;
         let proc = PathBuf::from(format!("/proc/{}", child.id()));
         let (mut peak_rss_kb, mut peak_open_files) = (0_u64, 0_usize);
+        let mut rss_mb = Vec::new();
         let started = Instant::now();
+        let mut next_sample = Duration::ZERO;
         let status = loop {
             if let Some(status) = child.try_wait().context("wait for tgload")? {
                 break status;
             }
-            peak_rss_kb = peak_rss_kb.max(high_water_kb(&proc).unwrap_or(0));
+            peak_rss_kb = peak_rss_kb.max(status_kb(&proc, "VmHWM:").unwrap_or(0));
             peak_open_files = peak_open_files.max(std::fs::read_dir(proc.join("fd")).map_or(0, |d| d.count()));
-            if started.elapsed() > RUN_LIMIT {
+            if started.elapsed() >= next_sample {
+                if let Some(kb) = status_kb(&proc, "VmRSS:") {
+                    rss_mb.push((started.elapsed().as_secs_f64(), kb as f64 * 1024.0 / 1e6));
+                }
+                next_sample += SOAK_SAMPLE;
+            }
+            if started.elapsed() > limit {
                 let _ = child.kill();
-                bail!("{name}: tgload ran longer than {} s", RUN_LIMIT.as_secs());
+                bail!("{name}: tgload ran longer than {} s", limit.as_secs());
             }
             std::thread::sleep(Duration::from_millis(250));
         };
@@ -196,6 +269,7 @@ impl Bench {
             mock: read_json(&dir.join("mock-stats.json"))?,
             peak_rss_mib: peak_rss_kb as f64 / 1024.0,
             peak_open_files,
+            rss_mb,
         })
     }
 
@@ -210,11 +284,34 @@ impl Bench {
     }
 }
 
-/// `VmHWM`, the process's peak resident set so far, in kB.
-fn high_water_kb(proc: &Path) -> Option<u64> {
+/// A kB figure of the process's status: `VmHWM:` (peak resident set so far), `VmRSS:` (resident now).
+fn status_kb(proc: &Path, field: &str) -> Option<u64> {
     let status = std::fs::read_to_string(proc.join("status")).ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let line = status.lines().find(|l| l.starts_with(field))?;
     line.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// The median of all pairwise slopes (Theil-Sen), per second; `None` with fewer than two points.
+fn sen_slope(points: &[(f64, f64)]) -> Option<f64> {
+    let mut slopes = Vec::new();
+    for (i, (t1, y1)) in points.iter().enumerate() {
+        for (t2, y2) in &points[i + 1..] {
+            if t2 > t1 {
+                slopes.push((y2 - y1) / (t2 - t1));
+            }
+        }
+    }
+    slopes.sort_by(f64::total_cmp);
+    let n = slopes.len();
+    (n > 0).then(|| if n % 2 == 1 { slopes[n / 2] } else { (slopes[n / 2 - 1] + slopes[n / 2]) / 2.0 })
+}
+
+/// The machine's CPU, for every recorded result (`/proc/cpuinfo`'s model name, and how many).
+fn cpu_model() -> String {
+    let info = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let models: Vec<&str> = info.lines().filter_map(|l| l.strip_prefix("model name")).collect();
+    let name = models.first().map_or("an unknown CPU", |m| m.trim_start_matches([' ', '\t', ':']).trim());
+    format!("{} × {name}", models.len())
 }
 
 fn read_json(path: &Path) -> Result<Value> {
@@ -268,6 +365,14 @@ mod tests {
         let mut table = Table::new("t", &["a", "b"]);
         table.row(vec!["1".into(), "2".into()]);
         assert_eq!(table.markdown(), "\n### t\n\n| a | b |\n| --- | ---: |\n| 1 | 2 |\n");
+    }
+
+    #[test]
+    fn sen_slope_is_the_median_pairwise_slope() {
+        assert_eq!(sen_slope(&[(0.0, 1.0)]), None);
+        // One outlier does not move it: the line is y = 2t.
+        let points = [(0.0, 0.0), (1.0, 2.0), (2.0, 40.0), (3.0, 6.0), (4.0, 8.0)];
+        assert_eq!(sen_slope(&points), Some(2.0));
     }
 
     #[test]

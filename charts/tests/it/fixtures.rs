@@ -10,7 +10,8 @@ use hdrhistogram::serialization::interval_log::{IntervalLogWriterBuilder, Tag};
 use hdrhistogram::serialization::{Serializer, V2DeflateSerializer, V2Serializer};
 use hdrhistogram::Histogram;
 
-pub const HEADER: &str = charts::series::HEADER;
+/// The original 11-column header; the current one adds the error categories (see `parse.rs`).
+pub const HEADER: &str = charts::series::HEADER_V1;
 
 /// A directory under the system temp dir, removed when dropped unless `CHARTS_KEEP_TEST_OUTPUT` is set (then its
 /// path is printed, so that the rendered charts can be looked at).

@@ -48,11 +48,26 @@ fn timeseries_rows() {
         p99_ms: None,
         bot_rss_mb: Some(52.0),
         bot_cpu_pct: None,
+        errors_by: None,
     };
     assert_eq!(parsed[2], third);
     assert_eq!(parsed[0].p95_ms, Some(20.5));
     assert_eq!(parsed[0].bot_rss_mb, Some(50.125));
     check(rows(&SMALL_CSV.replace('\n', "\r\n")), Expect::Items(4));
+}
+
+#[test]
+fn timeseries_with_error_categories() {
+    let header = charts::series::HEADER;
+    let text = format!("{header}\n1,hold,5,10,8,3,1,2,3,40,50,1,2,0,0,0\n");
+    let parsed = Timeseries::from_csv(&text).unwrap().rows;
+    let kinds = charts::series::ErrorKinds { timeout: 1, bot_api_error: 2, ..Default::default() };
+    assert_eq!(parsed[0].errors_by, Some(kinds));
+    check(
+        rows(&format!("{header}\n1,hold,5,10,8,3,1,2,3,40,50,1,x,0,0,0\n")),
+        Expect::Fails(2, "`bot_api_error` is not a count"),
+    );
+    check(rows(&format!("{header}\n1,hold,5,10,8,3,1,2,3,40,50\n")), Expect::Fails(2, "expected 16 fields, found 11"));
 }
 
 #[test]

@@ -14,7 +14,7 @@ use tokio::time::Instant;
 use super::resources::Resources;
 use super::setup::{create_groups, free_port, start_services, wait_exit, wait_ready};
 use super::timeline::Timeline;
-use super::wrapup::{complete_directory, external_calls, recoveries, write_failed};
+use super::wrapup::{complete_directory, external_calls, first_second_judged, recoveries, write_failed};
 use super::{Finished, Options, TOKEN};
 use crate::bot::{self, Bot, Launch, Program, Surroundings};
 use crate::collector::{ActionResult, Collector, Interval, Outcome};
@@ -30,7 +30,7 @@ use crate::schedule::Schedule;
 use crate::services::Mock;
 use crate::signals::{Interruption, Signals};
 use crate::slo::Judge;
-use crate::summary::{Inputs, Notes, Phases, Status, Summary};
+use crate::summary::{Breakdown, Checkpoint, Inputs, Notes, Phases, Status, Summary};
 
 /// How often a crashing bot is restarted before the run gives up on it.
 const MAX_RESTARTS: u32 = 10;
@@ -80,8 +80,11 @@ struct Load {
     awaiting_recovery: Option<u64>,
     stopping: Option<(Instant, u64)>,
     resources: Resources,
-    /// Each closed second's p95 and errors, for the recoveries (a 72-hour run keeps about 6 MB of them).
+    /// Each closed second's p95 and errors from the earliest fault window's baseline on, for the recoveries
+    /// (none without fault windows; at most about 6 MB in a 72-hour run with a window near its start).
     seconds: Vec<recovery::Second>,
+    /// How many seconds have been closed and written.
+    closed: u64,
     phases: Phases,
     progress: Progress,
     /// The first distinct control API failures the users saw.
@@ -155,6 +158,7 @@ impl Session {
             stopping: None,
             resources: Resources::default(),
             seconds: Vec::new(),
+            closed: 0,
             phases: Phases::default(),
             progress: Progress::default(),
             failures: Vec::new(),
@@ -390,7 +394,7 @@ impl Session {
         match event {
             Event::Tick => self.on_tick(driver, stop)?,
             Event::Result(r) => self.on_result(&r),
-            Event::Sample(s) => self.on_sample(&s),
+            Event::Sample(s) => self.on_sample(&s)?,
             Event::BotExited(how) => self.on_bot_exit(how, bot, stop)?,
             Event::Interrupted(by) => {
                 if self.load.stopping.is_none() {
@@ -492,9 +496,13 @@ impl Session {
         }
     }
 
-    fn on_sample(&mut self, s: &Sample) {
-        if self.load.stopping.is_none() {
-            self.load.resources.record(s, self.load.t0_us);
+    fn on_sample(&mut self, s: &Sample) -> Result<(), Error> {
+        if self.load.stopping.is_some() {
+            return Ok(());
+        }
+        match self.load.resources.record(s, self.load.t0_us) {
+            Some(t_s) => self.dir.resources(t_s, s.bot, s.harness),
+            None => Ok(()),
         }
     }
 
@@ -536,13 +544,17 @@ impl Session {
             sent: interval.sent,
             answered: interval.answered,
             errors: interval.errors,
+            errors_by: interval.errors_by,
             percentiles_ms: percentiles,
             bot,
         };
         self.dir.row(&row)?;
         self.load.phases.add(row.phase, row.active_users, interval);
-        let p95_ms = percentiles.map(|p| p[1]);
-        self.load.seconds.push(recovery::Second { index: interval.index, p95_ms, errors: interval.errors });
+        if first_second_judged(&self.scenario.faults).is_some_and(|first| interval.index >= first) {
+            let p95_ms = percentiles.map(|p| p[1]);
+            self.load.seconds.push(recovery::Second { index: interval.index, p95_ms, errors: interval.errors });
+        }
+        self.load.closed = interval.index + 1;
         self.dir.latency(
             interval.index,
             &[("e2e", &interval.e2e), ("service", &interval.service), ("queue", &interval.queue)],
@@ -551,7 +563,17 @@ impl Session {
         for breach in self.load.judge.observe_second(&interval.window()) {
             self.dir.event(at, "slo_breach", json!({"slo": breach.rule, "observed": breach.observed}))?;
         }
-        Ok(())
+        self.checkpoint()
+    }
+
+    /// Rewrites `checkpoint.json`: what `tgload report` needs beyond the per-second files, as of the last row.
+    fn checkpoint(&self) -> Result<(), Error> {
+        let checkpoint = Checkpoint {
+            through_s: self.load.closed,
+            breakdown: Breakdown::of(self.load.collector.totals()),
+            external_api: external_calls(&self.external),
+        };
+        self.dir.write_file("checkpoint.json", &serde_json::to_vec(&checkpoint).unwrap_or_default())
     }
 
     /// Stops what still runs and completes the directory.
@@ -583,12 +605,18 @@ impl Session {
             mock_stats: self.control.stats().await.ok(),
             charts: Vec::new(),
         };
+        if self.load.started {
+            self.checkpoint()?;
+        }
+        let status = serde_json::to_value(self.load.status).unwrap_or_default();
+        self.event(end_us, "run_end", json!({"status": status}))?;
         let totals = self.load.collector.totals();
         let summary = Summary::build(Inputs {
             scenario: &self.scenario.name,
             status: self.load.status,
             duration_s,
             totals,
+            breakdown: Breakdown::of(totals),
             slos: self.load.judge.verdicts(&totals.window(duration_s)),
             bot: &self.load.resources.bot,
             harness: &self.load.resources.harness,
@@ -596,9 +624,9 @@ impl Session {
             restarts: self.load.restarts,
             external_api: external_calls(&self.external),
             by_phase: self.load.phases.summarize(),
-            faults: recoveries(&self.scenario.faults, &self.load.seconds),
+            faults: recoveries(&self.scenario.faults, &self.load.seconds, self.load.closed),
         });
-        let mut finished = complete_directory(&self.dir, &summary, notes)?;
+        let mut finished = complete_directory(self.dir.path(), &summary, notes)?;
         finished.interrupted_by = self.load.interrupted_by;
         self.mock.stop().await;
         Ok(finished)

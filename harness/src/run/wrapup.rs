@@ -1,6 +1,8 @@
 //! Completing a run directory: `summary.json`, `report.md` and the charts, for a run that ended however it
 //! ended, including one that never got to start its load; and the last figures the summary gathers at the end.
 
+use std::path::Path;
+
 use serde_json::json;
 
 use super::Finished;
@@ -8,33 +10,35 @@ use crate::collector::Collector;
 use crate::driver::now_us;
 use crate::error::Error;
 use crate::recovery::{self, Recovery, Second};
-use crate::rundir::RunDir;
+use crate::rundir::{write_atomic, RunDir};
 use crate::scenario::Fault;
 use crate::summary::{self, Calls, ExternalCalls, Inputs, Notes, Status, Summary};
 
-/// Writes `summary.json` and `report.md`, renders the charts, and links them from the report.
-pub(super) fn complete_directory(dir: &RunDir, summary: &Summary, mut notes: Notes) -> Result<Finished, Error> {
+/// Writes `summary.json` and `report.md` into the run directory `dir`, renders the charts, and links them from
+/// the report.
+pub(crate) fn complete_directory(dir: &Path, summary: &Summary, mut notes: Notes) -> Result<Finished, Error> {
+    let write = |name: &str, contents: &[u8]| write_atomic(&dir.join(name), contents);
     let json = serde_json::to_string_pretty(summary).unwrap_or_default();
-    dir.write_file("summary.json", json.as_bytes())?;
+    write("summary.json", json.as_bytes())?;
     if let Some(stats) = &notes.mock_stats {
         // The mock's own in-process timings: the reference the harness's numbers are checked against.
-        dir.write_file("mock-stats.json", &serde_json::to_vec_pretty(stats).unwrap_or_default())?;
+        write("mock-stats.json", &serde_json::to_vec_pretty(stats).unwrap_or_default())?;
     }
-    dir.write_file("report.md", summary::report(summary, &notes).as_bytes())?;
-    match super::render_charts(dir.path()) {
+    write("report.md", summary::report(summary, &notes).as_bytes())?;
+    match super::render_charts(dir) {
         Ok(paths) => {
             notes.charts = paths
                 .iter()
                 .filter(|p| p.extension().is_some_and(|e| e == "svg"))
-                .filter_map(|p| p.strip_prefix(dir.path()).ok().map(|p| p.display().to_string()))
+                .filter_map(|p| p.strip_prefix(dir).ok().map(|p| p.display().to_string()))
                 .collect();
         }
         Err(e) => notes.failures.push(format!("charts: {e}")),
     }
     let report = summary::report(summary, &notes);
-    dir.write_file("report.md", report.as_bytes())?;
+    write("report.md", report.as_bytes())?;
     Ok(Finished {
-        dir: dir.path().to_path_buf(),
+        dir: dir.to_path_buf(),
         status: summary.status,
         passed: summary.verdict == "pass",
         interrupted_by: None,
@@ -52,16 +56,17 @@ pub(crate) fn write_failed(mut dir: RunDir, scenario: &str, error: &Error) -> Re
         status: Status::Error,
         duration_s: 0.0,
         totals: collector.totals(),
+        breakdown: Default::default(),
         slos: Vec::new(),
-        bot: &[],
-        harness: &[],
+        bot: &Default::default(),
+        harness: &Default::default(),
         exits: 0,
         restarts: 0,
         external_api: ExternalCalls::default(),
         faults: Vec::new(),
         by_phase: Vec::new(),
     });
-    complete_directory(&dir, &summary, Notes { failures: vec![error.to_string()], ..Notes::default() })
+    complete_directory(dir.path(), &summary, Notes { failures: vec![error.to_string()], ..Notes::default() })
 }
 
 /// The calls the bot made to the external API mock, by outcome.
@@ -70,8 +75,14 @@ pub(super) fn external_calls(api: &bot_under_test::external_api::ExternalApi) ->
     ExternalCalls { quote: calls(api.served_quote()), ask: calls(api.served_ask()) }
 }
 
-/// How each fault window that opened during the load (within its closed `seconds`) played out.
-pub(super) fn recoveries(faults: &[Fault], seconds: &[Second]) -> Vec<Recovery> {
-    let opened = |f: &&Fault| f.start.as_secs() < seconds.len() as u64;
+/// How each fault window that opened during the load's `closed` seconds played out; `seconds` holds those
+/// seconds from the first window's baseline on (the session keeps no others).
+pub(crate) fn recoveries(faults: &[Fault], seconds: &[Second], closed: u64) -> Vec<Recovery> {
+    let opened = |f: &&Fault| f.start.as_secs() < closed;
     faults.iter().filter(opened).map(|f| recovery::judge(&f.name(), f.start, f.start + f.duration, seconds)).collect()
+}
+
+/// The first second that a recovery can look at: the baseline of the earliest fault window; `None` without faults.
+pub(crate) fn first_second_judged(faults: &[Fault]) -> Option<u64> {
+    faults.iter().map(|f| f.start.as_secs().saturating_sub(recovery::BASELINE_S)).min()
 }

@@ -94,7 +94,17 @@ mod tests {
         let mut e2e = Histogram::new_with_bounds(1, 3_600_000_000, 3).unwrap();
         e2e.record_n(latency_ms * 1000, answered).unwrap();
         let empty = Histogram::new_from(&e2e);
-        Interval { index, sent: answered, answered, errors: index % 2, e2e, service: empty.clone(), queue: empty }
+        let errors_by = Default::default();
+        Interval {
+            index,
+            sent: answered,
+            answered,
+            errors: index % 2,
+            errors_by,
+            e2e,
+            service: empty.clone(),
+            queue: empty,
+        }
     }
 
     #[test]

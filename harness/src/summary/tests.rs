@@ -37,8 +37,12 @@ fn totals(n: u64) -> Collector {
     c
 }
 
-fn points(rss: &[f64]) -> Vec<Point> {
-    rss.iter().enumerate().map(|(i, r)| Point { t_s: i as f64, rss_mb: *r, cpu_pct: 10.0 * i as f64 }).collect()
+fn points(rss: &[f64]) -> Track {
+    let mut track = Track::default();
+    for (i, r) in rss.iter().enumerate() {
+        track.push(Point { t_s: i as f64, rss_mb: *r, cpu_pct: 10.0 * i as f64 });
+    }
+    track
 }
 
 fn summary(status: Status, rules: &[&str]) -> Summary {
@@ -51,6 +55,7 @@ fn summary(status: Status, rules: &[&str]) -> Summary {
         status,
         duration_s: 10.0,
         totals: c.totals(),
+        breakdown: Breakdown::of(c.totals()),
         slos: judge.verdicts(&c.totals().window(10.0)),
         bot: &bot,
         harness: &harness,
@@ -85,7 +90,11 @@ fn json_has_the_documented_shape() {
     let keys = |v: &serde_json::Value| v.as_object().unwrap().keys().cloned().collect::<Vec<_>>().join(",");
     assert_eq!(
         keys(&json),
-        "actions,bot,by_action,by_phase,duration_s,error_rate,errors,external_api,faults,generator,latency_ms,scenario,schema_version,service_ms,slos,status,throughput_per_s,verdict"
+        "actions,bot,by_action,by_phase,duration_s,error_rate,errors,external_api,faults,generator,harness,latency_ms,scenario,schema_version,service_ms,slos,status,throughput_per_s,verdict"
+    );
+    assert_eq!(
+        keys(&json["harness"]),
+        "cpu_mean_pct,cpu_peak_pct,rss_drift_mb_per_h,rss_end_mb,rss_peak_mb,rss_start_mb"
     );
     assert_eq!(json["schema_version"], 1);
     assert_eq!(json["status"], "bot_crashed");
@@ -104,7 +113,7 @@ fn json_has_the_documented_shape() {
 
 /// One sample a second from t = 0 s.
 fn check_drift(rss: &[f64], expected_mb_per_h: Option<f64>) {
-    let drift = drift_mb_per_h(&points(rss));
+    let drift = drift_mb_per_h(points(rss).points());
     match (drift, expected_mb_per_h) {
         (Some(d), Some(e)) => assert!((d - e).abs() < 1e-6, "{d} != {e}"),
         (d, e) => assert_eq!(d, e),
@@ -137,7 +146,7 @@ fn drift_fits_a_long_run_from_a_bounded_sample() {
     // 72 hours at one sample a second, growing 2 MB per hour, with a saw-tooth of ±1 MB.
     let rss: Vec<f64> =
         (0..72 * 3600).map(|t| 50.0 + f64::from(t) * 2.0 / 3600.0 + f64::from(t % 7) / 3.0 - 1.0).collect();
-    let drift = drift_mb_per_h(&points(&rss)).unwrap();
+    let drift = drift_mb_per_h(points(&rss).points()).unwrap();
     assert!((drift - 2.0).abs() < 0.01, "{drift}");
 }
 
@@ -224,6 +233,12 @@ fn report_snapshot() {
         | RSS start | peak | end | drift | CPU mean | CPU peak | exits | restarts |
         |---:|---:|---:|---:|---:|---:|---:|---:|
         | 50.0 MB | 53.0 MB | 53.0 MB | - (run too short) | 15.0% | 30.0% | 0 | 0 |
+
+        ## Harness resources (tgload and the mock it hosts)
+
+        | RSS start | peak | end | drift | CPU mean | CPU peak |
+        |---:|---:|---:|---:|---:|---:|
+        | 20.0 MB | 30.0 MB | 22.0 MB | - (run too short) | 15.0% | 30.0% |
 
         ## Fault windows
 

@@ -1,0 +1,289 @@
+//! `tgload report RUN_DIR`: rebuilds `summary.json`, `report.md` and the charts from what a run wrote as it went
+//! (`meta.json`, `events.jsonl`, `timeseries.csv`, the latency log, `resources.csv`, `checkpoint.json`), for a
+//! run that was interrupted, whose harness was killed, or that was written by an older tgload. A run with no
+//! `run_end` event is `killed`; the summary says which seconds no row was written for. This is the I/O; the
+//! replay of the seconds is `replay`, pure.
+
+mod replay;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::error::Error;
+use crate::run::Finished;
+use crate::signals::Interruption;
+use crate::slo::{Judge, Rule};
+use crate::summary::{Checkpoint, Inputs, Notes, Point, Rebuilt, Status, Summary, Track};
+pub use replay::{Replay, Replayed, Window};
+
+/// The run's plan, as `meta.json` recorded it.
+struct Plan {
+    name: String,
+    planned_s: u64,
+    users: usize,
+    rules: Vec<Rule>,
+    sustained_s: Option<usize>,
+    /// Fault windows: start and duration in seconds.
+    faults: Vec<(f64, f64)>,
+    command: String,
+}
+
+/// What `events.jsonl` tells: how the run ended, the bot's exits and restarts, the fault windows' names.
+#[derive(Default)]
+struct Story {
+    status: Option<Status>,
+    interrupted: Option<(f64, Interruption)>,
+    exits: u32,
+    restarts: u32,
+    fault_names: Vec<(f64, String)>,
+    last_t_s: f64,
+}
+
+/// Rebuilds the directory; the summary's status is the recorded one, or `killed`.
+pub fn run(dir: &Path) -> Result<Finished, Error> {
+    if !dir.join("meta.json").is_file() {
+        return Err(Error::Usage(format!("{} is not a run directory: it has no meta.json", dir.display())));
+    }
+    let plan = read_plan(dir)?;
+    let story = read_story(dir)?;
+    let rows = charts::series::Timeseries::from_csv(&read(dir, "timeseries.csv")?.unwrap_or_default())
+        .map_err(|e| Error::Usage(e.to_string()))?
+        .rows;
+    let (bot, harness, resources_last) = read_resources(dir)?;
+    let checkpoint: Option<Checkpoint> = match read(dir, "checkpoint.json")? {
+        Some(text) => Some(serde_json::from_str(&text).map_err(|e| bad(dir, "checkpoint.json", e.line(), e))?),
+        None => None,
+    };
+    let windows = plan
+        .faults
+        .iter()
+        .enumerate()
+        .map(|(i, &(start, duration))| Window {
+            name: story
+                .fault_names
+                .iter()
+                .find(|(t, _)| (t - start).abs() < 0.5)
+                .map_or_else(|| format!("fault {}", i + 1), |(_, name)| name.clone()),
+            start: Duration::from_secs_f64(start),
+            end: Duration::from_secs_f64(start + duration),
+        })
+        .collect();
+    let mut replay = Replay::new(Judge::new(plan.rules.clone(), plan.sustained_s), windows);
+    replay_seconds(dir, &rows, &mut replay)?;
+    let last_row_s = rows.last().map_or(0.0, |r| r.t_s);
+    let stopped_s = story.interrupted.map_or(last_row_s, |(t, _)| t);
+    let duration_s = stopped_s.min(plan.planned_s as f64).max(0.0);
+    let replayed = replay.finish(duration_s, duration_s.ceil() as u64);
+    let status = story.status.unwrap_or(Status::Killed);
+    let checkpoint = checkpoint.unwrap_or_default();
+    let rebuilt = Rebuilt {
+        missing_seconds: replayed.missing.clone(),
+        last_written_s: story.last_t_s.max(last_row_s).max(resources_last),
+        checkpoint_through_s: (checkpoint.through_s > 0).then_some(checkpoint.through_s),
+    };
+    let mut summary = Summary::build(Inputs {
+        scenario: &plan.name,
+        status,
+        duration_s,
+        totals: &replayed.totals,
+        breakdown: checkpoint.breakdown,
+        slos: replayed.slos,
+        bot: &bot,
+        harness: &harness,
+        exits: story.exits,
+        restarts: story.restarts,
+        external_api: checkpoint.external_api,
+        faults: replayed.faults,
+        by_phase: replayed.by_phase,
+    });
+    summary.rebuilt = Some(rebuilt.clone());
+    let notes = Notes {
+        command: plan.command,
+        users: plan.users,
+        failures: vec![rebuilt_note(&rebuilt, status, plan.planned_s)],
+        ..Notes::default()
+    };
+    let mut finished = crate::run::complete_directory(dir, &summary, notes)?;
+    finished.interrupted_by = story.interrupted.map(|(_, by)| by);
+    Ok(finished)
+}
+
+/// Feeds every written second to the replay, with its histograms from the latency log (all its hourly parts).
+fn replay_seconds(dir: &Path, rows: &[charts::series::Row], replay: &mut Replay) -> Result<(), Error> {
+    let mut next = 0;
+    for part in charts::hlog::parts(dir) {
+        let name = part.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let text = std::fs::read_to_string(&part).map_err(Error::io(format!("read {}", part.display())))?;
+        charts::hlog::for_each_interval(&text, |tag, start_s, histogram| {
+            match tag {
+                "e2e" => {
+                    // Rows before this second that the log has no histogram for (none, in a healthy run).
+                    while next < rows.len() && (rows[next].t_s as u64) < start_s + 1 {
+                        replay.second(&rows[next], crate::collector::histogram());
+                        next += 1;
+                    }
+                    if next < rows.len() && rows[next].t_s as u64 == start_s + 1 {
+                        replay.second(&rows[next], histogram);
+                        next += 1;
+                    }
+                }
+                "service" => replay.service(&histogram),
+                "queue" => replay.queue(&histogram),
+                _ => {}
+            }
+            Ok(())
+        })
+        .map_err(|e| Error::Usage(format!("{}: {e}", dir.join(&name).display())))?;
+    }
+    for row in &rows[next..] {
+        replay.second(row, crate::collector::histogram());
+    }
+    Ok(())
+}
+
+fn read_plan(dir: &Path) -> Result<Plan, Error> {
+    let text = read(dir, "meta.json")?.unwrap_or_default();
+    let meta: Value = serde_json::from_str(&text).map_err(|e| bad(dir, "meta.json", e.line(), e))?;
+    let scenario = meta.get("scenario").filter(|s| s.is_object()).ok_or_else(|| {
+        Error::Usage(format!(
+            "{}: no scenario: the run failed before its load started (summary.json says why)",
+            dir.join("meta.json").display()
+        ))
+    })?;
+    let field = |name: &str| scenario.get(name).ok_or_else(|| bad(dir, "meta.json", 0, format!("no scenario.{name}")));
+    let steps = field("steps")?.as_array().cloned().unwrap_or_default();
+    let secs = |v: &Value, k: &str| v.get(k).and_then(Value::as_f64).unwrap_or(0.0);
+    let planned: f64 = steps.iter().map(|s| secs(s, "ramp") + secs(s, "hold")).sum();
+    let users = steps.iter().filter_map(|s| s.get("users").and_then(Value::as_u64)).max().unwrap_or(0) as usize;
+    let mut rules = Vec::new();
+    for rule in field("slos")?.as_array().cloned().unwrap_or_default() {
+        let text = rule.as_str().unwrap_or_default();
+        rules.push(Rule::parse(text).map_err(|e| bad(dir, "meta.json", 0, format!("scenario.slos: {e}")))?);
+    }
+    let faults = scenario
+        .get("faults")
+        .and_then(Value::as_array)
+        .map(|faults| faults.iter().map(|f| (secs(f, "start"), secs(f, "duration"))).collect())
+        .unwrap_or_default();
+    let command = meta
+        .get("command_line")
+        .and_then(Value::as_array)
+        .map_or(String::new(), |words| words.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(" "));
+    Ok(Plan {
+        name: field("name")?.as_str().unwrap_or("scenario").to_string(),
+        planned_s: planned.round() as u64,
+        users,
+        rules,
+        sustained_s: scenario.get("sustained").and_then(Value::as_f64).map(|s| s as usize),
+        faults,
+        command,
+    })
+}
+
+fn read_story(dir: &Path) -> Result<Story, Error> {
+    let mut story = Story::default();
+    let text = read(dir, "events.jsonl")?.unwrap_or_default();
+    let torn = !text.is_empty() && !text.ends_with('\n');
+    let n_lines = text.lines().count();
+    for (i, line) in text.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let event: Value = match serde_json::from_str(line) {
+            Ok(event) => event,
+            Err(_) if torn && i + 1 == n_lines => break,
+            Err(e) => return Err(bad(dir, "events.jsonl", i + 1, e)),
+        };
+        let t_s = event.get("t_s").and_then(Value::as_f64).unwrap_or(0.0);
+        let name = event.get("name").and_then(Value::as_str).unwrap_or_default();
+        story.last_t_s = story.last_t_s.max(t_s);
+        match event.get("kind").and_then(Value::as_str).unwrap_or_default() {
+            "run_end" => {
+                story.status = event.get("status").cloned().and_then(|s| serde_json::from_value(s).ok());
+            }
+            "interrupted" => {
+                // Runs written before SIGTERM was handled named Ctrl-C "ctrl-c".
+                let by = Interruption::from_name(name).unwrap_or(Interruption::Interrupt);
+                story.interrupted.get_or_insert((t_s, by));
+            }
+            "bot_exited" => story.exits += 1,
+            "bot_started" if name == "restart" => story.restarts += 1,
+            "fault_start" => story.fault_names.push((t_s, name.to_string())),
+            _ => {}
+        }
+    }
+    Ok(story)
+}
+
+/// The bot's and the harness's samples from `resources.csv`, and the time of the last one.
+fn read_resources(dir: &Path) -> Result<(Track, Track, f64), Error> {
+    let (mut bot, mut harness, mut last) = (Track::default(), Track::default(), 0.0);
+    let text = read(dir, "resources.csv")?.unwrap_or_default();
+    let torn = !text.is_empty() && !text.ends_with('\n');
+    let n_lines = text.lines().count();
+    for (i, line) in text.lines().enumerate().skip(1) {
+        let cells: Vec<Option<f64>> = line.split(',').map(|c| c.trim().parse().ok()).collect();
+        let point = |rss: usize, cpu: usize| match (cells.first(), cells.get(rss), cells.get(cpu)) {
+            (Some(Some(t_s)), Some(Some(rss_mb)), Some(Some(cpu_pct))) => {
+                Some(Point { t_s: *t_s, rss_mb: *rss_mb, cpu_pct: *cpu_pct })
+            }
+            _ => None,
+        };
+        match (cells.len(), point(3, 4)) {
+            (5, Some(h)) => {
+                harness.push(h);
+                last = h.t_s;
+                if let Some(b) = point(1, 2) {
+                    bot.push(b);
+                }
+            }
+            _ if torn && i + 1 == n_lines => break,
+            _ => {
+                return Err(bad(dir, "resources.csv", i + 1, "expected t_s and four numbers (the bot's may be empty)"))
+            }
+        }
+    }
+    Ok((bot, harness, last))
+}
+
+fn rebuilt_note(r: &Rebuilt, status: Status, planned_s: u64) -> String {
+    let how = match status {
+        Status::Killed => format!(
+            "the run was killed (no end was recorded; its files end at {:.0} s of {planned_s} s planned)",
+            r.last_written_s
+        ),
+        _ => "the run's end was recorded".to_string(),
+    };
+    let missing = if r.missing_seconds.is_empty() {
+        "no second is missing".to_string()
+    } else {
+        let ranges: Vec<String> =
+            r.missing_seconds.iter().map(|(a, b)| if a == b { format!("{a}") } else { format!("{a}-{b}") }).collect();
+        format!("seconds with no row: {}", ranges.join(", "))
+    };
+    let checkpoint = r
+        .checkpoint_through_s
+        .map_or("no checkpoint.json: per-action figures and send lateness are unknown".to_string(), |s| {
+            format!("per-action figures and send lateness as of second {s}")
+        });
+    format!("rebuilt by `tgload report`: {how}; {missing}; {checkpoint}")
+}
+
+fn read(dir: &Path, name: &str) -> Result<Option<String>, Error> {
+    let path = dir.join(name);
+    match std::fs::read_to_string(&path) {
+        Ok(text) => Ok(Some(text)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(Error::io(format!("read {}", path.display()))(e)),
+    }
+}
+
+fn bad(dir: &Path, name: &str, line: usize, reason: impl std::fmt::Display) -> Error {
+    let path: PathBuf = dir.join(name);
+    match line {
+        0 => Error::Usage(format!("{}: {reason}", path.display())),
+        line => Error::Usage(format!("{}:{line}: {reason}", path.display())),
+    }
+}
