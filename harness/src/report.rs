@@ -75,10 +75,14 @@ pub fn run(dir: &Path) -> Result<Finished, Error> {
     let last_row_s = rows.last().map_or(0.0, |r| r.t_s);
     let stopped_s = story.interrupted.map_or(last_row_s, |(t, _)| t);
     let duration_s = stopped_s.min(plan.planned_s as f64).max(0.0);
-    let replayed = replay.finish(duration_s, duration_s.ceil() as u64);
     let status = story.status.unwrap_or(Status::Killed);
+    // A killed run was meant to go on to the plan's end: every second from its last row on is missing.
+    let expected_s = if status == Status::Killed { plan.planned_s } else { duration_s.ceil() as u64 };
+    let replayed = replay.finish(duration_s, expected_s);
     let checkpoint = checkpoint.unwrap_or_default();
     let rebuilt = Rebuilt {
+        killed: status == Status::Killed,
+        planned_s: plan.planned_s,
         missing_seconds: replayed.missing.clone(),
         last_written_s: story.last_t_s.max(last_row_s).max(resources_last),
         checkpoint_through_s: (checkpoint.through_s > 0).then_some(checkpoint.through_s),
@@ -98,13 +102,8 @@ pub fn run(dir: &Path) -> Result<Finished, Error> {
         faults: replayed.faults,
         by_phase: replayed.by_phase,
     });
-    summary.rebuilt = Some(rebuilt.clone());
-    let notes = Notes {
-        command: plan.command,
-        users: plan.users,
-        failures: vec![rebuilt_note(&rebuilt, status, plan.planned_s)],
-        ..Notes::default()
-    };
+    summary.rebuilt = Some(rebuilt);
+    let notes = Notes { command: plan.command, users: plan.users, ..Notes::default() };
     let mut finished = crate::run::complete_directory(dir, &summary, notes)?;
     finished.interrupted_by = story.interrupted.map(|(_, by)| by);
     Ok(finished)
@@ -246,29 +245,6 @@ fn read_resources(dir: &Path) -> Result<(Track, Track, f64), Error> {
         }
     }
     Ok((bot, harness, last))
-}
-
-fn rebuilt_note(r: &Rebuilt, status: Status, planned_s: u64) -> String {
-    let how = match status {
-        Status::Killed => format!(
-            "the run was killed (no end was recorded; its files end at {:.0} s of {planned_s} s planned)",
-            r.last_written_s
-        ),
-        _ => "the run's end was recorded".to_string(),
-    };
-    let missing = if r.missing_seconds.is_empty() {
-        "no second is missing".to_string()
-    } else {
-        let ranges: Vec<String> =
-            r.missing_seconds.iter().map(|(a, b)| if a == b { format!("{a}") } else { format!("{a}-{b}") }).collect();
-        format!("seconds with no row: {}", ranges.join(", "))
-    };
-    let checkpoint = r
-        .checkpoint_through_s
-        .map_or("no checkpoint.json: per-action figures and send lateness are unknown".to_string(), |s| {
-            format!("per-action figures and send lateness as of second {s}")
-        });
-    format!("rebuilt by `tgload report`: {how}; {missing}; {checkpoint}")
 }
 
 fn read(dir: &Path, name: &str) -> Result<Option<String>, Error> {

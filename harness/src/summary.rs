@@ -60,6 +60,10 @@ pub struct Summary {
 /// What `summary.json` says of a rebuilt run, under `rebuilt`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Rebuilt {
+    /// No end was recorded (the summary's status is `killed`).
+    pub killed: bool,
+    /// The load the plan had, in seconds.
+    pub planned_s: u64,
     /// `[from, to]` ranges of seconds (`t_s`, as in `timeseries.csv`) of the planned load that have no row.
     pub missing_seconds: Vec<(u64, u64)>,
     /// The latest moment the run's files show it alive, seconds since the load started.
@@ -320,6 +324,9 @@ pub fn drift_mb_per_h(points: &[Point]) -> Option<f64> {
 pub struct Notes {
     pub command: String,
     pub users: usize,
+    /// What went wrong with the run itself (a file that could not be written, a bot that would not start,
+    /// charts that could not be drawn), first first.
+    pub errors: Vec<String>,
     /// The first distinct control API failures.
     pub failures: Vec<String>,
     /// Menu button presses replaced by another action: the menu had left the mock's bounded chat history.
@@ -350,6 +357,16 @@ pub fn report(s: &Summary, notes: &Notes) -> String {
         notes.users,
         notes.command
     );
+    if let Some(rebuilt) = &s.rebuilt {
+        write_rebuilt(&mut r, rebuilt);
+    }
+    if !notes.errors.is_empty() {
+        let _ = writeln!(r, "## Errors\n");
+        for e in &notes.errors {
+            let _ = writeln!(r, "- {e}");
+        }
+        let _ = writeln!(r);
+    }
     write_latency(&mut r, s);
     write_by_action(&mut r, s);
     write_by_phase(&mut r, s);
@@ -360,6 +377,29 @@ pub fn report(s: &Summary, notes: &Notes) -> String {
     write_objectives(&mut r, s);
     write_notes(&mut r, notes);
     r
+}
+
+fn write_rebuilt(r: &mut String, rebuilt: &Rebuilt) {
+    let how = match rebuilt.killed {
+        true => format!(
+            "The run was killed: no end was recorded, and its files end at {:.0} s of the {} s planned.",
+            rebuilt.last_written_s, rebuilt.planned_s
+        ),
+        false => "The run's end was recorded.".to_string(),
+    };
+    let missing = match rebuilt.missing_seconds.as_slice() {
+        [] => "No second is missing.".to_string(),
+        ranges => {
+            let ranges: Vec<String> =
+                ranges.iter().map(|(a, b)| if a == b { format!("{a}") } else { format!("{a}-{b}") }).collect();
+            format!("Seconds with no row: {}.", ranges.join(", "))
+        }
+    };
+    let checkpoint = rebuilt.checkpoint_through_s.map_or_else(
+        || "No checkpoint.json: the per-action figures and send lateness are unknown.".to_string(),
+        |s| format!("Per-action figures and send lateness are as of second {s}."),
+    );
+    let _ = writeln!(r, "Rebuilt by `tgload report`. {how} {missing} {checkpoint}\n");
 }
 
 fn write_latency(r: &mut String, s: &Summary) {

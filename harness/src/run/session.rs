@@ -89,6 +89,8 @@ struct Load {
     progress: Progress,
     /// The first distinct control API failures the users saw.
     failures: Vec<String>,
+    /// What went wrong with the run itself, for the report.
+    errors: Vec<String>,
     callbacks_lost: usize,
 }
 
@@ -162,6 +164,7 @@ impl Session {
             phases: Phases::default(),
             progress: Progress::default(),
             failures: Vec::new(),
+            errors: Vec::new(),
             callbacks_lost: 0,
         };
         let timeline = Timeline::new(&schedule, &scenario);
@@ -233,6 +236,7 @@ impl Session {
             }
             _ => {
                 self.load.status = Status::Error;
+                self.load.errors.push(error.to_string());
                 let _ = self.event(now_us(), "error", json!({"name": error.to_string()}));
             }
         }
@@ -350,7 +354,11 @@ impl Session {
             match self.handle(event, driver, stop, bot).await {
                 Ok(true) => continue,
                 Ok(false) => break Ok(()),
-                Err(e) => break Err(e),
+                Err(e) => {
+                    // A write that failed (a full disk): the load stops now, in order.
+                    self.stop(stop);
+                    break Err(e);
+                }
             }
         };
         // Results that arrived while goose wound down.
@@ -576,7 +584,8 @@ impl Session {
         self.dir.write_file("checkpoint.json", &serde_json::to_vec(&checkpoint).unwrap_or_default())
     }
 
-    /// Stops what still runs and completes the directory.
+    /// Stops what still runs and completes the directory. A write that fails here (a full disk) does not stop
+    /// the rest: the summary is still written if it can be, with status `error` and the failure named.
     async fn finish(mut self, bot: Option<Bot>) -> Result<Finished, Error> {
         if let Some(bot) = bot {
             bot.stop(&self.bot_pid).await;
@@ -584,14 +593,25 @@ impl Session {
         let end_us = now_us();
         let stopped_us = self.load.stopping.map_or(end_us, |(_, at)| at);
         let load_end_us = self.load.t0_us + self.schedule.duration().as_micros() as u64;
+        let mut failed = Vec::new();
         if self.load.started {
             // Seconds after the load appear only if results landed in them.
             for interval in self.load.collector.close_all(stopped_us.min(load_end_us)) {
-                self.write_interval(&interval)?;
+                failed.extend(self.write_interval(&interval).err());
             }
-            self.timeline_events(stopped_us.min(load_end_us))?;
+            failed.extend(self.timeline_events(stopped_us.min(load_end_us)).err());
+            failed.extend(self.checkpoint().err());
         }
-        self.dir.flush_early_events()?;
+        failed.extend(self.dir.flush_early_events().err());
+        for error in failed {
+            let text = error.to_string();
+            if !self.load.errors.contains(&text) {
+                self.load.errors.push(text);
+            }
+            self.load.status = Status::Error;
+        }
+        let status = serde_json::to_value(self.load.status).unwrap_or_default();
+        let _ = self.event(end_us, "run_end", json!({"status": status}));
         let duration_s = if self.load.started {
             stopped_us.min(load_end_us).saturating_sub(self.load.t0_us) as f64 / 1e6
         } else {
@@ -600,16 +620,12 @@ impl Session {
         let notes = Notes {
             command: self.command.clone(),
             users: self.schedule.peak_users(),
+            errors: self.load.errors.clone(),
             failures: self.load.failures.clone(),
             callbacks_lost: self.load.callbacks_lost,
             mock_stats: self.control.stats().await.ok(),
             charts: Vec::new(),
         };
-        if self.load.started {
-            self.checkpoint()?;
-        }
-        let status = serde_json::to_value(self.load.status).unwrap_or_default();
-        self.event(end_us, "run_end", json!({"status": status}))?;
         let totals = self.load.collector.totals();
         let summary = Summary::build(Inputs {
             scenario: &self.scenario.name,

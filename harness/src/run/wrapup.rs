@@ -33,7 +33,7 @@ pub(crate) fn complete_directory(dir: &Path, summary: &Summary, mut notes: Notes
                 .filter_map(|p| p.strip_prefix(dir).ok().map(|p| p.display().to_string()))
                 .collect();
         }
-        Err(e) => notes.failures.push(format!("charts: {e}")),
+        Err(e) => notes.errors.push(format!("charts: {e}")),
     }
     let report = summary::report(summary, &notes);
     write("report.md", report.as_bytes())?;
@@ -66,7 +66,7 @@ pub(crate) fn write_failed(mut dir: RunDir, scenario: &str, error: &Error) -> Re
         faults: Vec::new(),
         by_phase: Vec::new(),
     });
-    complete_directory(dir.path(), &summary, Notes { failures: vec![error.to_string()], ..Notes::default() })
+    complete_directory(dir.path(), &summary, Notes { errors: vec![error.to_string()], ..Notes::default() })
 }
 
 /// The calls the bot made to the external API mock, by outcome.

@@ -178,6 +178,7 @@ fn report_snapshot() {
     let notes = Notes {
         command: "tgload run scenarios/smoke.toml".into(),
         users: 10,
+        errors: vec!["write runs/x/checkpoint.json.tmp: No space left on device (os error 28)".into()],
         failures: vec!["404 Not Found: chat not found".into()],
         callbacks_lost: 3,
         mock_stats: Some(
@@ -190,6 +191,10 @@ fn report_snapshot() {
         # tgload run: smoke
 
         **Verdict: FAIL** · status completed · 10.0 s · 10 users · `tgload run scenarios/smoke.toml`
+
+        ## Errors
+
+        - write runs/x/checkpoint.json.tmp: No space left on device (os error 28)
 
         ## Latency (ms)
 

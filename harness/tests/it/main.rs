@@ -9,6 +9,7 @@ mod bot;
 mod compare;
 mod fuzz;
 mod run;
+mod survive;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
