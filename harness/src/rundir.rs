@@ -305,6 +305,36 @@ mod tests {
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
+    #[test]
+    fn the_latency_log_starts_a_file_each_hour_and_readers_follow_them() {
+        let dir = std::env::temp_dir().join(format!("tgload-rundir-rotate-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let mut run = RunDir::create(&dir).unwrap();
+        run.begin_load(SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000)).unwrap();
+        let mut h = crate::collector::histogram();
+        h.record(2_000).unwrap();
+        for index in [0, 3599, 3600, 7300] {
+            run.latency(index, &[("e2e", &h)]).unwrap();
+        }
+        let parts = charts::hlog::parts(&dir);
+        let names: Vec<String> = parts.iter().map(|p| p.file_name().unwrap().to_string_lossy().into()).collect();
+        assert_eq!(names, ["latency.hlog", "latency.1.hlog", "latency.2.hlog"]);
+        let mut seen = Vec::new();
+        for part in &parts {
+            let text = std::fs::read_to_string(part).unwrap();
+            charts::hlog::for_each_interval(&text, |tag, start_s, h| {
+                seen.push((tag.to_string(), start_s, h.len()));
+                Ok(())
+            })
+            .unwrap();
+        }
+        let expected: Vec<(String, u64, u64)> = [0, 3599, 3600, 7300].map(|s| ("e2e".to_string(), s, 1)).into();
+        assert_eq!(seen, expected, "every part counts from the load's start");
+        let merged = charts::Run::load(&dir).unwrap().latency.e2e.unwrap();
+        assert_eq!(merged.len(), 4);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
     /// Standard base64, enough for the test (the crate's own base64 is not re-exported).
     fn base64_decode(text: &str) -> Vec<u8> {
         let value = |c: u8| match c {
