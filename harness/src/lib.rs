@@ -13,6 +13,7 @@ pub mod control;
 pub mod driver;
 pub mod duration;
 pub mod error;
+pub mod leak;
 pub mod meta;
 pub mod progress;
 pub mod recovery;

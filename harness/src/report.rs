@@ -25,6 +25,7 @@ struct Plan {
     users: usize,
     rules: Vec<Rule>,
     sustained_s: Option<usize>,
+    leak_floor_mb_per_h: f64,
     /// Fault windows: start and duration in seconds.
     faults: Vec<(f64, f64)>,
     command: String,
@@ -96,6 +97,7 @@ pub fn run(dir: &Path) -> Result<Finished, Error> {
         slos: replayed.slos,
         bot: &bot,
         harness: &harness,
+        leak_floor_mb_per_h: plan.leak_floor_mb_per_h,
         exits: story.exits,
         restarts: story.restarts,
         external_api: checkpoint.external_api,
@@ -176,6 +178,10 @@ fn read_plan(dir: &Path) -> Result<Plan, Error> {
         users,
         rules,
         sustained_s: scenario.get("sustained").and_then(Value::as_f64).map(|s| s as usize),
+        leak_floor_mb_per_h: scenario
+            .get("leak_floor_mb_per_h")
+            .and_then(Value::as_f64)
+            .unwrap_or(crate::leak::DEFAULT_FLOOR_MB_PER_H),
         faults,
         command,
     })

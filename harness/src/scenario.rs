@@ -42,6 +42,8 @@ pub struct Scenario {
     pub slos: Vec<Rule>,
     #[serde(serialize_with = "ser::opt_secs")]
     pub sustained: Option<Duration>,
+    /// The practical floor of the leak verdicts, MB per hour (`[slo] leak_floor = "20MB/h"`).
+    pub leak_floor_mb_per_h: f64,
     pub bot: BotSettings,
     pub external_api: ExternalApi,
     /// Fault windows on the external API and on the Bot API, in the order the file gives them.
@@ -247,6 +249,10 @@ fn build(raw: file::File, stem: String, fail: Fail<'_>) -> Result<Scenario, Erro
         .iter()
         .map(|r| Rule::parse(r.get_ref()).map_err(|m| fail(&r.span(), "slo.rules", m)))
         .collect::<Result<_, _>>()?;
+    let leak_floor_mb_per_h = match &raw.slo.leak_floor {
+        None => crate::leak::DEFAULT_FLOOR_MB_PER_H,
+        Some(text) => parse_rate_mb_per_h(text.get_ref()).map_err(|m| fail(&text.span(), "slo.leak_floor", m))?,
+    };
     let steps = build_steps(&raw.load, fail)?;
     let load_duration = steps.iter().map(|s| s.ramp + s.hold).sum();
     Ok(Scenario {
@@ -261,10 +267,20 @@ fn build(raw: file::File, stem: String, fail: Fail<'_>) -> Result<Scenario, Erro
         late_tolerance: opt_duration(&raw.late_tolerance, "late_tolerance", "100ms", fail)?,
         slos,
         sustained,
+        leak_floor_mb_per_h,
         bot: BotSettings { args: raw.bot.args, env: raw.bot.env },
         external_api: faults::build_external_api(&raw.external_api, fail)?,
         faults: faults::build_faults(&raw.external_api.faults, &raw.bot_api.faults, load_duration, fail)?,
     })
+}
+
+/// `20MB/h`, `0.5 MB/h`: a memory growth rate in MB (10^6 bytes) per hour.
+fn parse_rate_mb_per_h(text: &str) -> Result<f64, String> {
+    let number = text.trim().strip_suffix("MB/h").map(str::trim).ok_or("expected a rate like `20MB/h`")?;
+    match number.parse::<f64>() {
+        Ok(rate) if rate.is_finite() && rate >= 0.0 => Ok(rate),
+        _ => Err(format!("`{number}` is not a rate in MB/h of zero or more")),
+    }
 }
 
 fn spanned_duration(value: &Spanned<String>, field: &str, fail: Fail<'_>) -> Result<Duration, Error> {

@@ -8,6 +8,7 @@ use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
 
 use crate::collector::{ErrorCounts, Totals};
+use crate::leak::{self, Leak};
 use crate::recovery::Recovery;
 use crate::slo::Verdict;
 
@@ -109,7 +110,7 @@ pub struct Generator {
     pub rss_mb: f64,
 }
 
-#[derive(Debug, Clone, Copy, Default, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct BotResources {
     pub rss_start_mb: f64,
     pub rss_peak_mb: f64,
@@ -120,9 +121,11 @@ pub struct BotResources {
     pub cpu_peak_pct: f64,
     pub exits: u32,
     pub restarts: u32,
+    /// Whether its memory leaks: per-minute medians, Sen's slope and its 95 % interval against a floor.
+    pub leak: Leak,
 }
 
-#[derive(Debug, Clone, Copy, Default, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct HarnessResources {
     pub rss_start_mb: f64,
     pub rss_peak_mb: f64,
@@ -131,6 +134,7 @@ pub struct HarnessResources {
     pub rss_drift_mb_per_h: Option<f64>,
     pub cpu_mean_pct: f64,
     pub cpu_peak_pct: f64,
+    pub leak: Leak,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -202,6 +206,8 @@ pub struct Inputs<'a> {
     pub slos: Vec<Verdict>,
     pub bot: &'a Track,
     pub harness: &'a Track,
+    /// The leak verdicts' practical floor, MB per hour.
+    pub leak_floor_mb_per_h: f64,
     pub exits: u32,
     pub restarts: u32,
     pub external_api: ExternalCalls,
@@ -263,6 +269,7 @@ impl Summary {
                 cpu_peak_pct: i.bot.cpu_peak_pct(),
                 exits: i.exits,
                 restarts: i.restarts,
+                leak: leak::judge(&i.bot.minute_medians(), i.leak_floor_mb_per_h),
             },
             harness: HarnessResources {
                 rss_start_mb: i.harness.first().map_or(0.0, |p| p.rss_mb),
@@ -271,6 +278,7 @@ impl Summary {
                 rss_drift_mb_per_h: drift_mb_per_h(i.harness.points()).map(round3),
                 cpu_mean_pct: round3(i.harness.cpu_mean_pct()),
                 cpu_peak_pct: i.harness.cpu_peak_pct(),
+                leak: leak::judge(&i.harness.minute_medians(), i.leak_floor_mb_per_h),
             },
             external_api: i.external_api,
             faults: i.faults,
@@ -474,6 +482,7 @@ fn write_resources(r: &mut String, s: &Summary) {
         "| {:.1} MB | {:.1} MB | {:.1} MB | {drift} | {:.1}% | {:.1}% | {} | {} |",
         b.rss_start_mb, b.rss_peak_mb, b.rss_end_mb, b.cpu_mean_pct, b.cpu_peak_pct, b.exits, b.restarts
     );
+    let _ = writeln!(r, "\nLeak: **{}**: {}.", verdict_name(b.leak.verdict), b.leak.reason);
     let h = &s.harness;
     let _ = writeln!(r, "\n## Harness resources (tgload and the mock it hosts)\n");
     let _ = writeln!(r, "| RSS start | peak | end | drift | CPU mean | CPU peak |\n|---:|---:|---:|---:|---:|---:|");
@@ -483,6 +492,15 @@ fn write_resources(r: &mut String, s: &Summary) {
         "| {:.1} MB | {:.1} MB | {:.1} MB | {drift} | {:.1}% | {:.1}% |",
         h.rss_start_mb, h.rss_peak_mb, h.rss_end_mb, h.cpu_mean_pct, h.cpu_peak_pct
     );
+    let _ = writeln!(r, "\nLeak: **{}**: {}.", verdict_name(h.leak.verdict), h.leak.reason);
+}
+
+fn verdict_name(v: leak::Verdict) -> &'static str {
+    match v {
+        leak::Verdict::Leak => "leak",
+        leak::Verdict::NoLeak => "no leak",
+        leak::Verdict::Inconclusive => "inconclusive",
+    }
 }
 
 fn write_external_api(r: &mut String, s: &Summary) {

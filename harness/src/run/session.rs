@@ -636,6 +636,7 @@ impl Session {
             slos: self.load.judge.verdicts(&totals.window(duration_s)),
             bot: &self.load.resources.bot,
             harness: &self.load.resources.harness,
+            leak_floor_mb_per_h: self.scenario.leak_floor_mb_per_h,
             exits: self.load.exits,
             restarts: self.load.restarts,
             external_api: external_calls(&self.external),

@@ -60,6 +60,7 @@ pub(crate) fn write_failed(mut dir: RunDir, scenario: &str, error: &Error) -> Re
         slos: Vec::new(),
         bot: &Default::default(),
         harness: &Default::default(),
+        leak_floor_mb_per_h: crate::leak::DEFAULT_FLOOR_MB_PER_H,
         exits: 0,
         restarts: 0,
         external_api: ExternalCalls::default(),

@@ -81,6 +81,7 @@ pub(super) struct Slo {
     #[serde(default)]
     pub rules: Vec<Spanned<String>>,
     pub sustained: Option<Spanned<String>>,
+    pub leak_floor: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]

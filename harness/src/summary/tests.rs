@@ -59,6 +59,7 @@ fn summary(status: Status, rules: &[&str]) -> Summary {
         slos: judge.verdicts(&c.totals().window(10.0)),
         bot: &bot,
         harness: &harness,
+        leak_floor_mb_per_h: 20.0,
         exits: 0,
         restarts: 0,
         external_api: ExternalCalls::default(),
@@ -94,8 +95,10 @@ fn json_has_the_documented_shape() {
     );
     assert_eq!(
         keys(&json["harness"]),
-        "cpu_mean_pct,cpu_peak_pct,rss_drift_mb_per_h,rss_end_mb,rss_peak_mb,rss_start_mb"
+        "cpu_mean_pct,cpu_peak_pct,leak,rss_drift_mb_per_h,rss_end_mb,rss_peak_mb,rss_start_mb"
     );
+    assert_eq!(keys(&json["harness"]["leak"]), "ci95,floor_mb_per_h,points,reason,slope_mb_per_h,verdict,warm_up_min");
+    assert_eq!(json["bot"]["leak"]["verdict"], "inconclusive", "a 4-second run cannot tell");
     assert_eq!(json["schema_version"], 1);
     assert_eq!(json["status"], "bot_crashed");
     assert_eq!(keys(&json["errors"]), "bot_api_error,bot_crashed,sent_late,timeout,transport");
@@ -103,7 +106,7 @@ fn json_has_the_documented_shape() {
     assert_eq!(keys(&json["generator"]), "cpu_pct,late_max_ms,late_p99_ms,overhead_p50_ms,overhead_p99_ms,rss_mb");
     assert_eq!(
         keys(&json["bot"]),
-        "cpu_mean_pct,cpu_peak_pct,exits,restarts,rss_drift_mb_per_h,rss_end_mb,rss_peak_mb,rss_start_mb"
+        "cpu_mean_pct,cpu_peak_pct,exits,leak,restarts,rss_drift_mb_per_h,rss_end_mb,rss_peak_mb,rss_start_mb"
     );
     assert_eq!(keys(&json["external_api"]), "ask,quote");
     assert_eq!(keys(&json["external_api"]["ask"]), "errors,ok,timeouts");
@@ -239,11 +242,15 @@ fn report_snapshot() {
         |---:|---:|---:|---:|---:|---:|---:|---:|
         | 50.0 MB | 53.0 MB | 53.0 MB | - (run too short) | 15.0% | 30.0% | 0 | 0 |
 
+        Leak: **inconclusive**: too short to tell: 0 per-minute medians after a 0-minute warm-up, 5 needed.
+
         ## Harness resources (tgload and the mock it hosts)
 
         | RSS start | peak | end | drift | CPU mean | CPU peak |
         |---:|---:|---:|---:|---:|---:|
         | 20.0 MB | 30.0 MB | 22.0 MB | - (run too short) | 15.0% | 30.0% |
+
+        Leak: **inconclusive**: too short to tell: 0 per-minute medians after a 0-minute warm-up, 5 needed.
 
         ## Fault windows
 

@@ -1,7 +1,8 @@
 //! One process's resource samples (the bot's or the harness's), folded as they arrive into what the summary
-//! reports: the first and last sample, the peaks, the CPU mean, and a thinned series for the drift fit. The series
-//! keeps at most `2 × KEEP` points spread evenly over the run, whatever its length: when it fills up, every other
-//! point goes and only every other later sample is kept. Pure; nothing here grows with the run's length.
+//! reports: the first and last sample, the peaks, the CPU mean, a thinned series for the drift fit, and the median
+//! RSS of each minute for the leak verdict. The series keeps at most `2 × KEEP` points spread evenly over the run,
+//! whatever its length: when it fills up, every other point goes and only every other later sample is kept. Pure;
+//! nothing here grows with the run's length but the medians, one a minute (4,320 for 72 hours, 70 kB).
 
 use super::Point;
 
@@ -20,7 +21,15 @@ pub struct Track {
     /// Every `stride`-th sample since the first.
     points: Vec<Point>,
     stride: u64,
+    /// The minute (since the load started) `this_minute` holds the RSS samples of, and the closed minutes'
+    /// medians: (the minute's midpoint in seconds, MB).
+    minute: u64,
+    this_minute: Vec<f64>,
+    medians: Vec<(f64, f64)>,
 }
+
+/// A minute with fewer samples than this (the sampler stalled, the bot was down) has no median.
+const MIN_SAMPLES_PER_MINUTE: usize = 30;
 
 impl Track {
     pub fn push(&mut self, p: Point) {
@@ -39,6 +48,29 @@ impl Track {
             }
         }
         self.n += 1;
+        let minute = (p.t_s.max(0.0) / 60.0) as u64;
+        if minute != self.minute {
+            self.close_minute();
+            self.minute = minute;
+        }
+        self.this_minute.push(p.rss_mb);
+    }
+
+    fn close_minute(&mut self) {
+        let values = std::mem::take(&mut self.this_minute);
+        if values.len() >= MIN_SAMPLES_PER_MINUTE {
+            self.medians.push((self.minute as f64 * 60.0 + 30.0, median(values)));
+        }
+    }
+
+    /// The median RSS of every whole minute so far with enough samples: (midpoint in seconds, MB). The minute still
+    /// going on counts once it has a full minute's worth of samples (a run that ends on a minute's boundary).
+    pub fn minute_medians(&self) -> Vec<(f64, f64)> {
+        let mut medians = self.medians.clone();
+        if self.this_minute.len() >= 59 {
+            medians.push((self.minute as f64 * 60.0 + 30.0, median(self.this_minute.clone())));
+        }
+        medians
     }
 
     pub fn is_empty(&self) -> bool {
@@ -75,6 +107,16 @@ impl Track {
     }
 }
 
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    let n = values.len();
+    if n % 2 == 1 {
+        values[n / 2]
+    } else {
+        (values[n / 2 - 1] + values[n / 2]) / 2.0
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -97,6 +139,17 @@ mod tests {
         assert_eq!((track.first().unwrap().t_s, track.last().unwrap().t_s), (0.0, 99_999.0));
         assert_eq!(track.rss_peak_mb(), 199_998.0);
         assert_eq!(track.cpu_mean_pct(), 10.0);
+    }
+
+    #[test]
+    fn each_minute_gives_its_median() {
+        let mut track = Track::default();
+        // Two full minutes of samples a second (the second one has an outlier), then half a minute.
+        for t in 0..150 {
+            let rss = if t == 70 { 900.0 } else { (t / 60) as f64 * 10.0 };
+            track.push(Point { t_s: t as f64, rss_mb: rss, cpu_pct: 0.0 });
+        }
+        assert_eq!(track.minute_medians(), [(30.0, 0.0), (90.0, 10.0)]);
     }
 
     #[test]
