@@ -13,6 +13,7 @@ pub mod control;
 pub mod driver;
 pub mod duration;
 pub mod error;
+pub mod generator;
 pub mod leak;
 pub mod meta;
 pub mod progress;
@@ -32,3 +33,8 @@ pub mod timer;
 
 pub use error::Error;
 pub use run::{run, Finished, Options};
+
+/// The cores this process may use: what the generator's CPU verdict measures against.
+pub fn machine_cpus() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}

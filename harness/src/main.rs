@@ -1,5 +1,6 @@
 //! The `tgload` command: parse the command line, call the library, map the outcome to an exit code.
-//! `run`: 0 objectives hold, 99 they do not, 128 + N a signal N interrupted it, 1 the run failed, 2 bad usage.
+//! `run`: 0 objectives hold, 99 they do not, 98 inconclusive (the generator was saturated), 128 + N a signal N
+//! interrupted it, 1 the run failed, 2 bad usage.
 //! `compare`: 0 no metric is worse, 99 one is, 1 the output could not be written, 2 bad usage or input.
 //! `report`: 0 rebuilt, 1 not written, 2 bad input. `supervise` is tgload's own, for the bot's process.
 

@@ -39,7 +39,7 @@ impl Meta<'_> {
                 "os": sysinfo::System::long_os_version().unwrap_or_else(|| std::env::consts::OS.to_string()),
                 "kernel": sysinfo::System::kernel_version(),
                 "arch": std::env::consts::ARCH,
-                "cpus": std::thread::available_parallelism().map_or(0, |n| n.get()),
+                "cpus": crate::machine_cpus(),
                 "memory_bytes": system.total_memory(),
             },
             "scenario_path": self.scenario_path.display().to_string(),

@@ -26,6 +26,9 @@ struct Plan {
     rules: Vec<Rule>,
     sustained_s: Option<usize>,
     leak_floor_mb_per_h: f64,
+    late_tolerance_ms: f64,
+    /// The cores of the machine the run was on.
+    cpus: usize,
     /// Fault windows: start and duration in seconds.
     faults: Vec<(f64, f64)>,
     command: String,
@@ -98,6 +101,8 @@ pub fn run(dir: &Path) -> Result<Finished, Error> {
         bot: &bot,
         harness: &harness,
         leak_floor_mb_per_h: plan.leak_floor_mb_per_h,
+        late_tolerance_ms: plan.late_tolerance_ms,
+        cpus: plan.cpus,
         exits: story.exits,
         restarts: story.restarts,
         external_api: checkpoint.external_api,
@@ -178,6 +183,8 @@ fn read_plan(dir: &Path) -> Result<Plan, Error> {
         users,
         rules,
         sustained_s: scenario.get("sustained").and_then(Value::as_f64).map(|s| s as usize),
+        late_tolerance_ms: scenario.get("late_tolerance").and_then(Value::as_f64).unwrap_or(0.1) * 1e3,
+        cpus: meta.pointer("/machine/cpus").and_then(Value::as_u64).map_or_else(crate::machine_cpus, |n| n as usize),
         leak_floor_mb_per_h: scenario
             .get("leak_floor_mb_per_h")
             .and_then(Value::as_f64)

@@ -44,6 +44,8 @@ pub struct Finished {
     pub dir: PathBuf,
     pub status: Status,
     pub passed: bool,
+    /// The generator was saturated: the run's numbers cannot judge the bot.
+    pub inconclusive: bool,
     /// The signal that interrupted the run, if one did.
     pub interrupted_by: Option<crate::signals::Interruption>,
     /// `report.md`, for printing.
@@ -51,10 +53,12 @@ pub struct Finished {
 }
 
 impl Finished {
-    /// 0 when the objectives held, 99 when they did not (or the bot crashed), 128 + the signal's number when a
-    /// signal interrupted the run (130 SIGINT, 143 SIGTERM, 129 SIGHUP), 1 when it failed.
+    /// 0 when the objectives held, 99 when they did not (or the bot crashed), 98 when the generator was
+    /// saturated (inconclusive), 128 + the signal's number when a signal interrupted the run (130 SIGINT,
+    /// 143 SIGTERM, 129 SIGHUP), 1 when it failed.
     pub fn exit_code(&self) -> u8 {
         match self.status {
+            Status::Completed if self.inconclusive => 98,
             Status::Completed if self.passed => 0,
             Status::Completed | Status::BotCrashed => 99,
             Status::Interrupted => self.interrupted_by.map_or(130, |by| by.exit_code()),

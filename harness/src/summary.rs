@@ -8,6 +8,7 @@ use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
 
 use crate::collector::{ErrorCounts, Totals};
+use crate::generator;
 use crate::leak::{self, Leak};
 use crate::recovery::Recovery;
 use crate::slo::Verdict;
@@ -51,7 +52,8 @@ pub struct Summary {
     /// Each scheduled fault window that opened during the load: how bad it got and how long recovery took.
     pub faults: Vec<Recovery>,
     pub slos: Vec<Verdict>,
-    /// `pass` only for a completed run whose every objective held.
+    /// `pass` only for a completed run whose every objective held and whose generator was not saturated;
+    /// `inconclusive` for a completed run whose generator was saturated, whatever its objectives said.
     pub verdict: &'static str,
     /// Present only in a summary that `tgload report` rebuilt from the run's files.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -99,8 +101,12 @@ pub struct ByAction {
     pub latency_ms: Percentiles,
 }
 
-#[derive(Debug, Clone, Copy, Default, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct Generator {
+    /// `ok`, or `saturated` when the load was not generated as planned or the machine ran out of CPU: the run's
+    /// verdict is then `inconclusive` (`generator`).
+    pub verdict: generator::Verdict,
+    pub reasons: Vec<String>,
     pub late_p99_ms: f64,
     pub late_max_ms: f64,
     /// What the harness adds before the bot can see an action: due → enqueued in the mock (zeros if none).
@@ -167,6 +173,9 @@ pub struct Breakdown {
     pub by_action: Vec<ByAction>,
     pub late_ms: Percentiles,
     pub overhead_ms: Percentiles,
+    /// Actions never sent (past their timeout when their user was free).
+    #[serde(default)]
+    pub unsent: u64,
 }
 
 /// `checkpoint.json`: the breakdown and the external API's counts as of the end of second `through_s`.
@@ -190,7 +199,12 @@ impl Breakdown {
                 latency_ms: Percentiles::of(&k.e2e),
             })
             .collect();
-        Breakdown { by_action, late_ms: Percentiles::of(&t.late), overhead_ms: Percentiles::of(&t.overhead) }
+        Breakdown {
+            by_action,
+            late_ms: Percentiles::of(&t.late),
+            overhead_ms: Percentiles::of(&t.overhead),
+            unsent: t.unsent,
+        }
     }
 }
 
@@ -208,6 +222,9 @@ pub struct Inputs<'a> {
     pub harness: &'a Track,
     /// The leak verdicts' practical floor, MB per hour.
     pub leak_floor_mb_per_h: f64,
+    /// The scenario's late tolerance and the machine's cores, for the generator's verdict.
+    pub late_tolerance_ms: f64,
+    pub cpus: usize,
     pub exits: u32,
     pub restarts: u32,
     pub external_api: ExternalCalls,
@@ -238,7 +255,23 @@ impl Summary {
         let t = i.totals;
         let errors = t.errors.total();
         let (late, overhead) = (i.breakdown.late_ms, i.breakdown.overhead_ms);
+        let health = generator::judge(&generator::Figures {
+            late_tolerance_ms: i.late_tolerance_ms,
+            late_p99_ms: late.p99,
+            overhead_p99_ms: overhead.p99,
+            due: t.sent,
+            sent_late: t.errors.sent_late,
+            unsent: i.breakdown.unsent,
+            harness_cpu_pct: i.harness.cpu_mean_pct(),
+            bot_cpu_pct: i.bot.cpu_mean_pct(),
+            cpus: i.cpus,
+        });
         let passed = i.status == Status::Completed && i.slos.iter().all(|v| v.passed);
+        let verdict = match (i.status, health.verdict) {
+            (Status::Completed, generator::Verdict::Saturated) => "inconclusive",
+            _ if passed => "pass",
+            _ => "fail",
+        };
         Summary {
             schema_version: SCHEMA_VERSION,
             scenario: i.scenario.to_string(),
@@ -253,6 +286,8 @@ impl Summary {
             by_action: i.breakdown.by_action,
             by_phase: i.by_phase,
             generator: Generator {
+                verdict: health.verdict,
+                reasons: health.reasons,
                 late_p99_ms: late.p99,
                 late_max_ms: late.max,
                 overhead_p50_ms: overhead.p50,
@@ -283,7 +318,7 @@ impl Summary {
             external_api: i.external_api,
             faults: i.faults,
             slos: i.slos,
-            verdict: if passed { "pass" } else { "fail" },
+            verdict,
             rebuilt: None,
         }
     }
@@ -365,6 +400,13 @@ pub fn report(s: &Summary, notes: &Notes) -> String {
         notes.users,
         notes.command
     );
+    if s.generator.verdict == generator::Verdict::Saturated {
+        let _ = writeln!(
+            r,
+            "**The generator was saturated: these numbers are partly the harness's, not only the bot's.** {}.\n",
+            s.generator.reasons.join("; ")
+        );
+    }
     if let Some(rebuilt) = &s.rebuilt {
         write_rebuilt(&mut r, rebuilt);
     }

@@ -637,6 +637,8 @@ impl Session {
             bot: &self.load.resources.bot,
             harness: &self.load.resources.harness,
             leak_floor_mb_per_h: self.scenario.leak_floor_mb_per_h,
+            late_tolerance_ms: self.scenario.late_tolerance.as_secs_f64() * 1e3,
+            cpus: crate::machine_cpus(),
             exits: self.load.exits,
             restarts: self.load.restarts,
             external_api: external_calls(&self.external),

@@ -41,6 +41,7 @@ pub(crate) fn complete_directory(dir: &Path, summary: &Summary, mut notes: Notes
         dir: dir.to_path_buf(),
         status: summary.status,
         passed: summary.verdict == "pass",
+        inconclusive: summary.verdict == "inconclusive",
         interrupted_by: None,
         report,
     })
@@ -61,6 +62,8 @@ pub(crate) fn write_failed(mut dir: RunDir, scenario: &str, error: &Error) -> Re
         bot: &Default::default(),
         harness: &Default::default(),
         leak_floor_mb_per_h: crate::leak::DEFAULT_FLOOR_MB_PER_H,
+        late_tolerance_ms: 100.0,
+        cpus: crate::machine_cpus(),
         exits: 0,
         restarts: 0,
         external_api: ExternalCalls::default(),

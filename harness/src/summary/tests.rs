@@ -46,6 +46,11 @@ fn points(rss: &[f64]) -> Track {
 }
 
 fn summary(status: Status, rules: &[&str]) -> Summary {
+    summary_on(status, rules, 100.0)
+}
+
+/// The same run judged with another late tolerance.
+fn summary_on(status: Status, rules: &[&str], late_tolerance_ms: f64) -> Summary {
     let c = totals(100);
     let judge = crate::slo::Judge::new(rules.iter().map(|r| Rule::parse(r).unwrap()).collect(), None);
     let bot = points(&[50.0, 52.0, 51.0, 53.0]);
@@ -60,12 +65,29 @@ fn summary(status: Status, rules: &[&str]) -> Summary {
         bot: &bot,
         harness: &harness,
         leak_floor_mb_per_h: 20.0,
+        late_tolerance_ms,
+        cpus: 2,
         exits: 0,
         restarts: 0,
         external_api: ExternalCalls::default(),
         faults: Vec::new(),
         by_phase: Vec::new(),
     })
+}
+
+#[test]
+fn a_saturated_generator_makes_the_run_inconclusive_and_says_so_first() {
+    // The fixture's actions were sent 1 ms after they were due: lateness p99 1 ms, within 100 ms, not 0.5 ms.
+    let fine = summary_on(Status::Completed, &["p95 < 2s"], 100.0);
+    assert_eq!((fine.verdict, fine.generator.verdict), ("pass", crate::generator::Verdict::Ok));
+    let s = summary_on(Status::Completed, &["p95 < 2s"], 0.5);
+    assert_eq!((s.verdict, s.generator.verdict), ("inconclusive", crate::generator::Verdict::Saturated));
+    let report = report(&s, &Notes::default());
+    let first = report.lines().find(|l| l.starts_with("**The generator was saturated")).unwrap();
+    assert!(report.find(first).unwrap() < report.find("## Latency").unwrap(), "{report}");
+    assert!(first.contains("above the late tolerance of 0.5 ms"), "{first}");
+    // A run that did not complete keeps its own verdict.
+    assert_eq!(summary_on(Status::BotCrashed, &[], 0.5).verdict, "fail");
 }
 
 #[test]
@@ -103,7 +125,11 @@ fn json_has_the_documented_shape() {
     assert_eq!(json["status"], "bot_crashed");
     assert_eq!(keys(&json["errors"]), "bot_api_error,bot_crashed,sent_late,timeout,transport");
     assert_eq!(keys(&json["latency_ms"]), "max,mean,p50,p95,p99,p999");
-    assert_eq!(keys(&json["generator"]), "cpu_pct,late_max_ms,late_p99_ms,overhead_p50_ms,overhead_p99_ms,rss_mb");
+    assert_eq!(
+        keys(&json["generator"]),
+        "cpu_pct,late_max_ms,late_p99_ms,overhead_p50_ms,overhead_p99_ms,reasons,rss_mb,verdict"
+    );
+    assert_eq!(json["generator"]["verdict"], "ok");
     assert_eq!(
         keys(&json["bot"]),
         "cpu_mean_pct,cpu_peak_pct,exits,leak,restarts,rss_drift_mb_per_h,rss_end_mb,rss_peak_mb,rss_start_mb"

@@ -163,3 +163,18 @@ fn webhook_mode_delivers_by_webhook() {
     let bot_log = std::fs::read_to_string(out.join("bot.stderr.log")).unwrap();
     assert!(bot_log.to_lowercase().contains("webhook"), "the bot ran in webhook mode: {bot_log}");
 }
+
+#[test]
+fn a_starved_generator_is_inconclusive_not_a_slow_bot() {
+    let Some(_guard) = e2e() else { return };
+    let out = out_dir("starved");
+    let echo = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/echo.toml");
+    // Far more than this machine's generator can keep (it tops out near 6,000 a second).
+    let output = tgload(&echo, &out, &["--rate", "40000", "--duration", "4s"]);
+    assert_eq!(output.status.code(), Some(98), "{}", text(&output));
+    let s = summary(&out);
+    assert_eq!((s["verdict"].as_str(), s["generator"]["verdict"].as_str()), (Some("inconclusive"), Some("saturated")));
+    assert!(!s["generator"]["reasons"].as_array().unwrap().is_empty(), "{s}");
+    let report = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(report.lines().nth(4).unwrap_or_default().starts_with("**The generator was saturated"), "{report}");
+}

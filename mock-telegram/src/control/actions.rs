@@ -7,11 +7,11 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::{bot, ControlError, Json};
+use super::{bot, ControlError, Json, Path};
 use crate::bot::{lock, Bot};
 use crate::clock::{now_s, now_us};
 use crate::ledger::Timings;

@@ -3,13 +3,13 @@
 
 use std::sync::Arc;
 
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::IntoResponse;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::{bot, ControlError, Json};
+use super::{bot, ControlError, Json, Path, Query};
 use crate::bot::lock;
 use crate::faults::Window;
 use crate::server::Server;

@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post, put};
+use axum::routing::{any, get, post, put};
 use axum::Router;
 
 use crate::bot::Bot;
@@ -28,7 +28,20 @@ pub fn routes() -> Router<Arc<Server>> {
         .route("/control/bots/{token}/chats/{chat_id}/messages", get(bots::messages))
         .route("/control/bots/{token}/actions", post(actions::act))
         .route("/control/bots/{token}/faults", put(bots::set_faults).get(bots::faults))
+        .route("/control", any(unknown_endpoint))
+        .route("/control/", any(unknown_endpoint))
+        .route("/control/{*rest}", any(unknown_endpoint))
         .route("/metrics", get(bots::metrics))
+        .method_not_allowed_fallback(method_not_allowed)
+}
+
+/// A path under `/control` that no route has (an empty token segment included): ours, so our error shape.
+async fn unknown_endpoint(uri: axum::http::Uri) -> ControlError {
+    ControlError::NoEndpoint(uri.path().to_string())
+}
+
+async fn method_not_allowed(method: axum::http::Method, uri: axum::http::Uri) -> ControlError {
+    ControlError::MethodNotAllowed { method: method.to_string(), path: uri.path().to_string() }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -41,6 +54,10 @@ pub enum ControlError {
     UnknownMessage { chat_id: i64, message_id: i64 },
     #[error("{0}")]
     Invalid(String),
+    #[error("no control api endpoint {0} (see docs/control-api.md)")]
+    NoEndpoint(String),
+    #[error("{path} does not take {method}")]
+    MethodNotAllowed { method: String, path: String },
 }
 
 impl IntoResponse for ControlError {
@@ -50,6 +67,8 @@ impl IntoResponse for ControlError {
                 StatusCode::NOT_FOUND
             }
             ControlError::Invalid(_) => StatusCode::BAD_REQUEST,
+            ControlError::NoEndpoint(_) => StatusCode::NOT_FOUND,
+            ControlError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
         };
         (status, axum::Json(serde_json::json!({ "error": self.to_string() }))).into_response()
     }
@@ -72,5 +91,34 @@ impl<T: serde::de::DeserializeOwned, S: Send + Sync> axum::extract::FromRequest<
         serde_json::from_slice(&bytes)
             .map(Json)
             .map_err(|error| ControlError::Invalid(format!("invalid JSON body: {error}")))
+    }
+}
+
+/// A path parameter, with one that does not parse (a chat id that is not an integer, a token that is not UTF-8)
+/// answered in the control API's error shape rather than axum's plain text.
+pub struct Path<T>(pub T);
+
+impl<T: serde::de::DeserializeOwned + Send, S: Send + Sync> axum::extract::FromRequestParts<S> for Path<T> {
+    type Rejection = ControlError;
+
+    async fn from_request_parts(parts: &mut axum::http::request::Parts, state: &S) -> Result<Self, Self::Rejection> {
+        axum::extract::Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Path(value)| Path(value))
+            .map_err(|rejection| ControlError::Invalid(format!("path: {}", rejection.body_text()).to_lowercase()))
+    }
+}
+
+/// A query string, likewise.
+pub struct Query<T>(pub T);
+
+impl<T: serde::de::DeserializeOwned, S: Send + Sync> axum::extract::FromRequestParts<S> for Query<T> {
+    type Rejection = ControlError;
+
+    async fn from_request_parts(parts: &mut axum::http::request::Parts, state: &S) -> Result<Self, Self::Rejection> {
+        axum::extract::Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Query(value)| Query(value))
+            .map_err(|rejection| ControlError::Invalid(format!("query: {}", rejection.body_text()).to_lowercase()))
     }
 }
