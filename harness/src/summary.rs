@@ -562,7 +562,7 @@ fn write_faults(r: &mut String, s: &Summary) {
         return;
     }
     let _ = writeln!(r, "\n## Fault windows\n");
-    let header = "| fault | window | p95 before | worst p95 | errors | recovered after |";
+    let header = "| fault | window | p95 before | worst p95 | errors | settled after |";
     let _ = writeln!(r, "{header}\n|---|---|---:|---:|---:|---:|");
     let or_dash = |v: Option<f64>, f: &dyn Fn(f64) -> String| v.map_or("-".to_string(), f);
     for f in &s.faults {
@@ -575,13 +575,14 @@ fn write_faults(r: &mut String, s: &Summary) {
             or_dash(f.baseline_p95_ms, &|v| format!("{} ms", ms(v))),
             or_dash(f.peak_p95_ms, &|v| format!("{} ms", ms(v))),
             f.errors,
-            or_dash(f.recovery_s, &|v| format!("{v:.1} s")),
+            f.seconds.map_or("not recovered".to_string(), |v| format!("{v:.1} s")),
         );
     }
     let _ = writeln!(
         r,
-        "\nRecovered: the first of 3 seconds in a row without errors and with p95 within 1.5 × the median p95 of \
-         the 10 s before the window, + 5 ms; `-` when that did not happen before the run ended."
+        "\nSettled: from the window's end to the moment after which every health window (at least 59 answers) \
+         through the hold period had p95 within max(1.5 × the median p95 of the 10 s before the window, that \
+         + 5 ms) and no more errors than the rate before it explains; `not recovered` when the run ended first."
     );
 }
 

@@ -88,7 +88,12 @@ impl Replay {
         self.phases.add(&row.phase, row.active_users as usize, &interval);
         self.judge.observe_second(&interval.window());
         if self.first_judged.is_some_and(|first| index >= first) {
-            self.seconds.push(recovery::Second { index, p95_ms: row.p95_ms, errors: row.errors });
+            self.seconds.push(recovery::Second {
+                index,
+                p95_ms: row.p95_ms,
+                answered: row.answered,
+                errors: row.errors,
+            });
         }
         self.written.push(row.t_s as u64);
     }

@@ -560,7 +560,13 @@ impl Session {
         self.load.phases.add(row.phase, row.active_users, interval);
         if first_second_judged(&self.scenario.faults).is_some_and(|first| interval.index >= first) {
             let p95_ms = percentiles.map(|p| p[1]);
-            self.load.seconds.push(recovery::Second { index: interval.index, p95_ms, errors: interval.errors });
+            let answered = interval.answered;
+            self.load.seconds.push(recovery::Second {
+                index: interval.index,
+                p95_ms,
+                answered,
+                errors: interval.errors,
+            });
         }
         self.load.closed = interval.index + 1;
         self.dir.latency(

@@ -182,14 +182,21 @@ fn drift_fits_a_long_run_from_a_bounded_sample() {
 #[test]
 fn report_snapshot() {
     let mut s = summary(Status::Completed, &["p95 < 200ms", "error_rate < 5%"]);
-    let fault = |name: &str, recovery_s| crate::recovery::Recovery {
+    let fault = |name: &str, recovery_s: Option<f64>| crate::recovery::Recovery {
         name: name.into(),
         start_s: 2.0,
         end_s: 4.0,
         baseline_p95_ms: Some(12.5),
         peak_p95_ms: Some(950.0),
         errors: 3,
+        verdict: match recovery_s {
+            Some(_) => crate::recovery::Verdict::Recovered,
+            None => crate::recovery::Verdict::NotRecovered,
+        },
+        seconds: recovery_s,
         recovery_s,
+        window_s: 1,
+        hold_s: 5,
     };
     s.faults = vec![fault("/ask timeout", Some(1.0)), fault("sendMessage 502", None)];
     let phase = |phase: &str, start_s, users, p99| ByPhase {
@@ -280,12 +287,12 @@ fn report_snapshot() {
 
         ## Fault windows
 
-        | fault | window | p95 before | worst p95 | errors | recovered after |
+        | fault | window | p95 before | worst p95 | errors | settled after |
         |---|---|---:|---:|---:|---:|
         | /ask timeout | 2.0-4.0 s | 12.5 ms | 950.0 ms | 3 | 1.0 s |
-        | sendMessage 502 | 2.0-4.0 s | 12.5 ms | 950.0 ms | 3 | - |
+        | sendMessage 502 | 2.0-4.0 s | 12.5 ms | 950.0 ms | 3 | not recovered |
 
-        Recovered: the first of 3 seconds in a row without errors and with p95 within 1.5 × the median p95 of the 10 s before the window, + 5 ms; `-` when that did not happen before the run ended.
+        Settled: from the window's end to the moment after which every health window (at least 59 answers) through the hold period had p95 within max(1.5 × the median p95 of the 10 s before the window, that + 5 ms) and no more errors than the rate before it explains; `not recovered` when the run ended first.
 
         ## Objectives
 
