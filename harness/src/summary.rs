@@ -46,7 +46,7 @@ pub struct Summary {
     pub generator: Generator,
     pub bot: BotResources,
     /// The harness's own process (it hosts the mock too), so that a harness leak is never read as the bot's.
-    pub harness: HarnessResources,
+    pub harness: Process,
     /// The calls the bot made to the external API mock, by outcome (faults show here).
     pub external_api: ExternalCalls,
     /// Each scheduled fault window that opened during the load: how bad it got and how long recovery took.
@@ -116,8 +116,9 @@ pub struct Generator {
     pub rss_mb: f64,
 }
 
+/// One process's memory and CPU over the load: the bot's (with its children) or the harness's.
 #[derive(Debug, Clone, Serialize)]
-pub struct BotResources {
+pub struct Process {
     pub rss_start_mb: f64,
     pub rss_peak_mb: f64,
     pub rss_end_mb: f64,
@@ -125,22 +126,30 @@ pub struct BotResources {
     pub rss_drift_mb_per_h: Option<f64>,
     pub cpu_mean_pct: f64,
     pub cpu_peak_pct: f64,
-    pub exits: u32,
-    pub restarts: u32,
     /// Whether its memory leaks: per-minute medians, Sen's slope and its 95 % interval against a floor.
     pub leak: Leak,
 }
 
+impl Process {
+    fn of(track: &Track, leak_floor_mb_per_h: f64) -> Process {
+        Process {
+            rss_start_mb: track.first().map_or(0.0, |p| p.rss_mb),
+            rss_peak_mb: track.rss_peak_mb(),
+            rss_end_mb: track.last().map_or(0.0, |p| p.rss_mb),
+            rss_drift_mb_per_h: drift_mb_per_h(track.points()).map(round3),
+            cpu_mean_pct: round3(track.cpu_mean_pct()),
+            cpu_peak_pct: track.cpu_peak_pct(),
+            leak: leak::judge(&track.minute_medians(), leak_floor_mb_per_h),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
-pub struct HarnessResources {
-    pub rss_start_mb: f64,
-    pub rss_peak_mb: f64,
-    pub rss_end_mb: f64,
-    /// `null` when the run is too short to tell a drift from the warm-up.
-    pub rss_drift_mb_per_h: Option<f64>,
-    pub cpu_mean_pct: f64,
-    pub cpu_peak_pct: f64,
-    pub leak: Leak,
+pub struct BotResources {
+    #[serde(flatten)]
+    pub process: Process,
+    pub exits: u32,
+    pub restarts: u32,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -296,25 +305,11 @@ impl Summary {
                 rss_mb: round3(i.harness.rss_peak_mb()),
             },
             bot: BotResources {
-                rss_start_mb: i.bot.first().map_or(0.0, |p| p.rss_mb),
-                rss_peak_mb: i.bot.rss_peak_mb(),
-                rss_end_mb: i.bot.last().map_or(0.0, |p| p.rss_mb),
-                rss_drift_mb_per_h: drift_mb_per_h(i.bot.points()).map(round3),
-                cpu_mean_pct: round3(i.bot.cpu_mean_pct()),
-                cpu_peak_pct: i.bot.cpu_peak_pct(),
+                process: Process::of(i.bot, i.leak_floor_mb_per_h),
                 exits: i.exits,
                 restarts: i.restarts,
-                leak: leak::judge(&i.bot.minute_medians(), i.leak_floor_mb_per_h),
             },
-            harness: HarnessResources {
-                rss_start_mb: i.harness.first().map_or(0.0, |p| p.rss_mb),
-                rss_peak_mb: i.harness.rss_peak_mb(),
-                rss_end_mb: i.harness.last().map_or(0.0, |p| p.rss_mb),
-                rss_drift_mb_per_h: drift_mb_per_h(i.harness.points()).map(round3),
-                cpu_mean_pct: round3(i.harness.cpu_mean_pct()),
-                cpu_peak_pct: i.harness.cpu_peak_pct(),
-                leak: leak::judge(&i.harness.minute_medians(), i.leak_floor_mb_per_h),
-            },
+            harness: Process::of(i.harness, i.leak_floor_mb_per_h),
             external_api: i.external_api,
             faults: i.faults,
             slos: i.slos,
@@ -516,25 +511,26 @@ fn write_resources(r: &mut String, s: &Summary) {
     let (late_p99, late_max) = (ms(g.late_p99_ms), ms(g.late_max_ms));
     let _ = writeln!(r, "| {late_p99} ms | {late_max} ms | {overhead} | {:.1}% | {:.1} MB |", g.cpu_pct, g.rss_mb);
     let _ = writeln!(r, "\n## Bot resources (with child processes)\n");
-    let header = "| RSS start | peak | end | drift | CPU mean | CPU peak | exits | restarts |";
-    let _ = writeln!(r, "{header}\n|---:|---:|---:|---:|---:|---:|---:|---:|");
-    let drift = b.rss_drift_mb_per_h.map_or("- (run too short)".to_string(), |d| format!("{d:.1} MB/h"));
-    let _ = writeln!(
-        r,
-        "| {:.1} MB | {:.1} MB | {:.1} MB | {drift} | {:.1}% | {:.1}% | {} | {} |",
-        b.rss_start_mb, b.rss_peak_mb, b.rss_end_mb, b.cpu_mean_pct, b.cpu_peak_pct, b.exits, b.restarts
-    );
-    let _ = writeln!(r, "\nLeak: **{}**: {}.", verdict_name(b.leak.verdict), b.leak.reason);
-    let h = &s.harness;
+    write_process(r, &b.process, &format!(" {} | {} |", b.exits, b.restarts), " exits | restarts |");
     let _ = writeln!(r, "\n## Harness resources (tgload and the mock it hosts)\n");
-    let _ = writeln!(r, "| RSS start | peak | end | drift | CPU mean | CPU peak |\n|---:|---:|---:|---:|---:|---:|");
-    let drift = h.rss_drift_mb_per_h.map_or("- (run too short)".to_string(), |d| format!("{d:.1} MB/h"));
+    write_process(r, &s.harness, "", "");
+}
+
+/// One process's table (with `extra` cells under `extra_header`) and its leak verdict.
+fn write_process(r: &mut String, p: &Process, extra: &str, extra_header: &str) {
+    let columns = extra_header.matches('|').count();
     let _ = writeln!(
         r,
-        "| {:.1} MB | {:.1} MB | {:.1} MB | {drift} | {:.1}% | {:.1}% |",
-        h.rss_start_mb, h.rss_peak_mb, h.rss_end_mb, h.cpu_mean_pct, h.cpu_peak_pct
+        "| RSS start | peak | end | drift | CPU mean | CPU peak |{extra_header}\n|---:|---:|---:|---:|---:|---:|{}",
+        "---:|".repeat(columns)
     );
-    let _ = writeln!(r, "\nLeak: **{}**: {}.", verdict_name(h.leak.verdict), h.leak.reason);
+    let drift = p.rss_drift_mb_per_h.map_or("- (run too short)".to_string(), |d| format!("{d:.1} MB/h"));
+    let _ = writeln!(
+        r,
+        "| {:.1} MB | {:.1} MB | {:.1} MB | {drift} | {:.1}% | {:.1}% |{extra}",
+        p.rss_start_mb, p.rss_peak_mb, p.rss_end_mb, p.cpu_mean_pct, p.cpu_peak_pct
+    );
+    let _ = writeln!(r, "\nLeak: **{}**: {}.", verdict_name(p.leak.verdict), p.leak.reason);
 }
 
 fn verdict_name(v: leak::Verdict) -> &'static str {

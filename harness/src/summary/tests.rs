@@ -100,8 +100,8 @@ fn numbers_come_from_the_totals() {
     assert!((s.latency_ms.p50 - 500.0).abs() < 0.5, "{}", s.latency_ms.p50);
     assert!((s.latency_ms.max - 1000.0).abs() < 1.0);
     assert!((s.service_ms.p50 - 499.0).abs() < 0.5, "service starts 1 ms after due");
-    assert_eq!((s.bot.rss_start_mb, s.bot.rss_peak_mb, s.bot.rss_end_mb), (50.0, 53.0, 53.0));
-    assert_eq!((s.generator.rss_mb, s.bot.cpu_peak_pct), (30.0, 30.0));
+    assert_eq!((s.bot.process.rss_start_mb, s.bot.process.rss_peak_mb, s.bot.process.rss_end_mb), (50.0, 53.0, 53.0));
+    assert_eq!((s.generator.rss_mb, s.bot.process.cpu_peak_pct), (30.0, 30.0));
     assert_eq!(s.verdict, "pass");
     assert_eq!(summary(Status::Completed, &["p95 < 100ms"]).verdict, "fail");
     assert_eq!(summary(Status::Interrupted, &[]).verdict, "fail", "an interrupted run cannot pass");

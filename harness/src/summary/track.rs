@@ -39,7 +39,7 @@ impl Track {
         self.cpu_peak_pct = self.cpu_peak_pct.max(p.cpu_pct);
         self.cpu_sum += p.cpu_pct;
         let stride = self.stride.max(1);
-        if self.n % stride == 0 {
+        if self.n.is_multiple_of(stride) {
             self.points.push(p);
             if self.points.len() >= 2 * KEEP {
                 let kept: Vec<Point> = self.points.iter().step_by(2).copied().collect();
