@@ -65,7 +65,7 @@ fn draw_time<DB: DrawingBackend>(figure: &TimeFigure, root: &DrawingArea<DB, Shi
     let (strip, panels_area) = area.split_vertically(strip_height);
     let areas = panels_area.split_evenly((figure.panels.len().max(1), 1));
     for (i, (panel, area)) in figure.panels.iter().zip(&areas).enumerate() {
-        let marker_xs = draw_panel(panel, area, x_max, &figure.markers)?;
+        let marker_xs = draw_panel(panel, area, x_max, &figure.x_desc, &figure.markers)?;
         if i == 0 && labelled {
             draw_marker_labels(&strip, &figure.markers, &marker_xs)?;
         }
@@ -78,6 +78,7 @@ fn draw_panel<DB: DrawingBackend>(
     panel: &Panel,
     area: &DrawingArea<DB, Shift>,
     x_max: f64,
+    x_desc: &str,
     markers: &[Marker],
 ) -> Result<Vec<i32>, DrawingAreaErrorKind<DB::ErrorType>> {
     let values = || panel.lines.iter().flat_map(|line| line.points.iter().filter_map(|(_, v)| *v));
@@ -92,7 +93,7 @@ fn draw_panel<DB: DrawingBackend>(
         .build_cartesian_2d(0.0..x_max, 0.0..y_max)?;
     chart
         .configure_mesh()
-        .x_desc("seconds since load start")
+        .x_desc(x_desc)
         .y_desc(panel.y_desc.as_str())
         .x_label_formatter(&axis_number)
         .y_label_formatter(&axis_number)

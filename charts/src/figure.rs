@@ -16,6 +16,44 @@ const MAX_DECADES: u32 = 6;
 /// Points per factor of ten of 1/(1-p) on a percentile curve: enough for a smooth line, few enough for a small SVG.
 const STEPS_PER_DECADE: u32 = 20;
 
+/// The x axis of a chart over time.
+const SECONDS: &str = "seconds since load start";
+
+/// One probe of a capacity search, for its chart.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CapacityPoint {
+    pub offered_per_s: f64,
+    pub goodput_per_s: f64,
+    pub p99_ms: f64,
+}
+
+/// Goodput and p99 against the offered rate, one point per probe in rate order, the knee (the highest
+/// sustainable rate) marked.
+pub fn for_capacity(title: &str, probes: &[CapacityPoint], knee: Option<f64>) -> Vec<(&'static str, Figure)> {
+    let mut probes = probes.to_vec();
+    probes.sort_by(|a, b| a.offered_per_s.total_cmp(&b.offered_per_s));
+    let at = |value: fn(&CapacityPoint) -> f64| probes.iter().map(|p| (p.offered_per_s, Some(value(p)))).collect();
+    let goodput = Panel {
+        y_desc: "answered per second".into(),
+        lines: vec![
+            Line { label: "goodput".into(), points: at(|p| p.goodput_per_s) },
+            Line { label: "offered".into(), points: at(|p| p.offered_per_s) },
+        ],
+    };
+    let p99 = Panel { y_desc: "ms".into(), lines: vec![Line { label: "e2e p99".into(), points: at(|p| p.p99_ms) }] };
+    let markers = knee
+        .map(|rate| Marker { t_s: rate, kind: "capacity".into(), label: format!("max sustainable {rate:.0}/s") })
+        .into_iter()
+        .collect();
+    let figure = TimeFigure {
+        title: format!("capacity \u{2014} {title}"),
+        x_desc: "offered actions per second".into(),
+        panels: vec![goodput, p99],
+        markers,
+    };
+    vec![("capacity", Figure::Time(figure))]
+}
+
 /// A chart, ready to draw.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Figure {
@@ -27,6 +65,8 @@ pub enum Figure {
 #[derive(Debug, Clone, PartialEq)]
 pub struct TimeFigure {
     pub title: String,
+    /// What the shared x axis measures: seconds since the load started, or (capacity) the offered rate.
+    pub x_desc: String,
     pub panels: Vec<Panel>,
     /// Vertical lines drawn across every panel.
     pub markers: Vec<Marker>,
@@ -74,7 +114,12 @@ pub fn for_run(run: &Run) -> Vec<(&'static str, Figure)> {
     let ts = &run.timeseries;
     let markers = markers(run);
     let time = |what: &str, panels: Vec<Panel>| {
-        Figure::Time(TimeFigure { title: format!("{what} \u{2014} {}", run.title), panels, markers: markers.clone() })
+        Figure::Time(TimeFigure {
+            title: format!("{what} \u{2014} {}", run.title),
+            x_desc: SECONDS.into(),
+            panels,
+            markers: markers.clone(),
+        })
     };
     let latency = vec![percentiles_panel(ts)];
     let errors = vec![count_panel(ts, "errors per second", "errors", |row| row.errors)];
@@ -131,6 +176,7 @@ pub fn for_comparison(base: &Run, candidate: &Run) -> Vec<(&'static str, Figure)
     let time = |what: &str, y_desc: &str, lines: Vec<Line>| {
         Figure::Time(TimeFigure {
             title: format!("{what} \u{2014} {versus}"),
+            x_desc: SECONDS.into(),
             panels: vec![panel(y_desc, lines)],
             markers: Vec::new(),
         })

@@ -34,3 +34,14 @@ pub fn render_comparison(base: &Path, candidate: &Path, out_dir: &Path) -> Resul
     let candidate = Run::load(candidate)?;
     output::write_all(&figure::for_comparison(&base, &candidate), out_dir)
 }
+
+/// Renders a capacity search into `out_dir`: `capacity.svg` and `.png`, goodput and p99 against the offered rate
+/// with the knee marked.
+pub fn render_capacity(
+    title: &str,
+    probes: &[figure::CapacityPoint],
+    knee: Option<f64>,
+    out_dir: &Path,
+) -> Result<Vec<PathBuf>, Error> {
+    output::write_all(&figure::for_capacity(title, probes, knee), out_dir)
+}

@@ -105,8 +105,6 @@ pub struct Totals {
     pub sent: u64,
     pub answered: u64,
     pub errors: ErrorCounts,
-    /// Actions never sent: already past their answer timeout when their user was free.
-    pub unsent: u64,
     pub e2e: Histogram<u64>,
     pub service: Histogram<u64>,
     pub queue: Histogram<u64>,
@@ -211,7 +209,6 @@ impl Collector {
         let category = self.classify(r);
         self.record_kind(r, category.is_some());
         self.totals.sent += 1;
-        self.totals.unsent += u64::from(r.outcome == Outcome::Expired);
         self.slot(r.sent_us.unwrap_or(r.due_us)).sent += 1;
         if let Some(sent) = r.sent_us {
             record(&mut self.totals.late, sent.saturating_sub(r.ready_us));
@@ -343,7 +340,6 @@ impl Totals {
             sent: 0,
             answered: 0,
             errors: ErrorCounts::default(),
-            unsent: 0,
             e2e: histogram(),
             service: histogram(),
             queue: histogram(),

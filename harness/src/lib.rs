@@ -7,6 +7,7 @@
 //! and `run` ties them together in one event loop.
 
 pub mod bot;
+pub mod capacity;
 pub mod collector;
 pub mod compare;
 pub mod control;

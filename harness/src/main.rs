@@ -2,7 +2,8 @@
 //! `run`: 0 objectives hold, 99 they do not, 98 inconclusive (the generator was saturated), 128 + N a signal N
 //! interrupted it, 1 the run failed, 2 bad usage.
 //! `compare`: 0 no metric is worse, 99 one is, 1 the output could not be written, 2 bad usage or input.
-//! `report`: 0 rebuilt, 1 not written, 2 bad input. `supervise` is tgload's own, for the bot's process.
+//! `report`: 0 rebuilt, 1 not written, 2 bad input. `capacity`: 0 the bot's limit found, 98 inconclusive, 1 a probe
+//! could not run, 2 bad usage. `supervise` is tgload's own, for the bot's process.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -65,6 +66,34 @@ enum Command {
         #[arg(long, value_name = "PCT", value_parser = parse_threshold, default_value = "10%")]
         threshold: Threshold,
     },
+    /// Find the highest arrival rate the bot sustains: probes of an open-paced scenario at rising rates, then a
+    /// bisection, each probe a run of its own in the capacity directory.
+    #[command(after_help = CAPACITY_HELP)]
+    Capacity {
+        /// An open-paced scenario file ([pacing] mode = "open").
+        scenario: PathBuf,
+        /// The capacity directory [default: runs/<time>-capacity-<scenario>].
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Scale the probes so their busiest step has this many users.
+        #[arg(long)]
+        users: Option<usize>,
+        /// The first probe's rate, actions per second [default: the scenario's].
+        #[arg(long, value_name = "PER_SECOND")]
+        start: Option<f64>,
+        /// How long each probe runs.
+        #[arg(long, value_parser = parse_duration, default_value = "20s")]
+        probe: Duration,
+        /// Stop bisecting when the bracket is this narrow, e.g. 5% or 0.05.
+        #[arg(long, value_name = "PCT", value_parser = parse_threshold, default_value = "5%")]
+        precision: Threshold,
+        /// Deliver updates to the bot by webhook instead of long polling.
+        #[arg(long)]
+        webhook: bool,
+        /// Run this command (through `sh -c`) as the bot instead of the bundled one.
+        #[arg(long, value_name = "COMMAND")]
+        bot_cmd: Option<String>,
+    },
     /// Rebuild summary.json, report.md and the charts of a run directory from the files the run wrote as it
     /// went: for a run that was interrupted or killed (status `killed` when no end was recorded).
     #[command(after_help = REPORT_HELP)]
@@ -97,6 +126,16 @@ Exit codes:
   99  at least one metric is worse
   1   the output could not be written
   2   bad usage or input (a missing or malformed summary.json, another schema_version)";
+
+const CAPACITY_HELP: &str = "\
+Writes summary.json (`capacity`: max_sustainable_per_s, first_unsustainable_per_s, limited_by, every probe),
+capacity.md and charts/capacity.svg into the capacity directory, and each probe's run directory beside them.
+
+Exit codes:
+  0   the bot's limit was found (limited_by = bot)
+  98  inconclusive: the generator gave out first, or no probe failed
+  1   a probe could not run
+  2   bad usage (a closed-paced scenario, a bad flag)";
 
 const REPORT_HELP: &str = "\
 The rebuilt summary.json has a `rebuilt` entry: the seconds of the planned load with no row (`missing_seconds`),
@@ -143,6 +182,18 @@ fn main() -> ExitCode {
             compare(&harness::compare::Options { base, candidate, out, threshold })
         }
         Command::Report { dir } => report(&dir),
+        Command::Capacity { scenario, out, users, start, probe, precision, webhook, bot_cmd } => {
+            let run = harness::Options {
+                scenario,
+                out,
+                users,
+                webhook,
+                bot_cmd,
+                command_line: std::env::args().collect(),
+                ..harness::Options::default()
+            };
+            capacity(harness::capacity::command::Options { run, start, probe, precision: precision.fraction() })
+        }
         Command::Supervise { stdout, stderr, grace_ms, mut command } => {
             let program = command.remove(0);
             let job = harness::supervise::Supervised {
@@ -178,14 +229,19 @@ fn supervise(job: harness::supervise::Supervised) -> ExitCode {
     }
 }
 
-fn run(options: harness::Options) -> ExitCode {
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
-        Ok(runtime) => runtime,
+/// The multi-threaded runtime `run` and `capacity` drive the load on; `None` (said on stderr) if it cannot start.
+fn runtime() -> Option<tokio::runtime::Runtime> {
+    match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => Some(runtime),
         Err(e) => {
             eprintln!("tgload: cannot start the async runtime: {e}");
-            return ExitCode::from(1);
+            None
         }
-    };
+    }
+}
+
+fn run(options: harness::Options) -> ExitCode {
+    let Some(runtime) = runtime() else { return ExitCode::from(1) };
     match runtime.block_on(harness::run(options)) {
         Ok(finished) => {
             println!("{}", finished.report);
@@ -194,6 +250,25 @@ fn run(options: harness::Options) -> ExitCode {
         }
         Err(e) => {
             eprintln!("tgload: {e}");
+            ExitCode::from(match &e {
+                harness::Error::Interrupted(by) => by.exit_code(),
+                e if e.is_usage() => 2,
+                _ => 1,
+            })
+        }
+    }
+}
+
+fn capacity(options: harness::capacity::command::Options) -> ExitCode {
+    let Some(runtime) = runtime() else { return ExitCode::from(1) };
+    match runtime.block_on(harness::capacity::command::run(options)) {
+        Ok(outcome) => {
+            println!("{}", outcome.report);
+            eprintln!("tgload capacity: results in {}", outcome.dir.display());
+            ExitCode::from(outcome.exit_code())
+        }
+        Err(e) => {
+            eprintln!("tgload capacity: {e}");
             ExitCode::from(match &e {
                 harness::Error::Interrupted(by) => by.exit_code(),
                 e if e.is_usage() => 2,

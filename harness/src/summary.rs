@@ -182,9 +182,6 @@ pub struct Breakdown {
     pub by_action: Vec<ByAction>,
     pub late_ms: Percentiles,
     pub overhead_ms: Percentiles,
-    /// Actions never sent (past their timeout when their user was free).
-    #[serde(default)]
-    pub unsent: u64,
 }
 
 /// `checkpoint.json`: the breakdown and the external API's counts as of the end of second `through_s`.
@@ -208,12 +205,7 @@ impl Breakdown {
                 latency_ms: Percentiles::of(&k.e2e),
             })
             .collect();
-        Breakdown {
-            by_action,
-            late_ms: Percentiles::of(&t.late),
-            overhead_ms: Percentiles::of(&t.overhead),
-            unsent: t.unsent,
-        }
+        Breakdown { by_action, late_ms: Percentiles::of(&t.late), overhead_ms: Percentiles::of(&t.overhead) }
     }
 }
 
@@ -270,7 +262,6 @@ impl Summary {
             overhead_p99_ms: overhead.p99,
             due: t.sent,
             sent_late: t.errors.sent_late,
-            unsent: i.breakdown.unsent,
             harness_cpu_pct: i.harness.cpu_mean_pct(),
             bot_cpu_pct: i.bot.cpu_mean_pct(),
             cpus: i.cpus,

@@ -188,9 +188,15 @@ impl Bench {
             limit,
         )?;
         let s = &m.summary;
+        // From outside (/proc, every 10 s) during the load only: tgload's wrap-up (charts) is not the soak.
+        let load_s = (minutes * 60) as f64;
         let kept: Vec<(f64, f64)> =
-            m.rss_mb.iter().copied().filter(|(t, _)| *t >= SOAK_WARM_UP.as_secs_f64()).collect();
+            m.rss_mb.iter().copied().filter(|(t, _)| *t >= SOAK_WARM_UP.as_secs_f64() && *t <= load_s).collect();
         let slope = sen_slope(&kept).map_or("-".into(), |per_s| format!("{:.2} MB/h", per_s * 3600.0));
+        let inside = harness_rss(&self.out.join(format!("soak-{minutes}m/resources.csv")));
+        let inside: Vec<(f64, f64)> =
+            inside.into_iter().filter(|(t, _)| *t >= SOAK_WARM_UP.as_secs_f64()).step_by(10).collect();
+        let inside_slope = sen_slope(&inside).map_or("-".into(), |per_s| format!("{:.2} MB/h", per_s * 3600.0));
         let at = |t: f64| m.rss_mb.iter().find(|(at, _)| *at >= t).map_or("-".into(), |(_, mb)| format!("{mb:.1} MB"));
         let mut table = Table::new(
             &format!("Soak: the endurance mix for {minutes} min (scenarios/endurance-72h.toml), on {}", cpu_model()),
@@ -200,10 +206,11 @@ impl Bench {
                 "e2e p99",
                 "tgload RSS at 5 min",
                 "at the end",
-                "tgload RSS slope after 5 min",
+                "tgload RSS slope after 5 min (/proc)",
+                "the same from resources.csv",
                 "tgload peak RSS",
-                "harness.rss_drift_mb_per_h",
-                "bot.rss_drift_mb_per_h",
+                "harness.leak",
+                "bot.leak",
             ],
         );
         table.row(vec![
@@ -213,9 +220,10 @@ impl Bench {
             at(SOAK_WARM_UP.as_secs_f64()),
             m.rss_mb.last().map_or("-".into(), |(_, mb)| format!("{mb:.1} MB")),
             slope,
+            inside_slope,
             format!("{:.0} MiB", m.peak_rss_mib),
-            num(s, "/harness/rss_drift_mb_per_h", 2, " MB/h"),
-            num(s, "/bot/rss_drift_mb_per_h", 2, " MB/h"),
+            leak(s, "/harness/leak"),
+            leak(s, "/bot/leak"),
         ]);
         self.record(&table)
     }
@@ -289,6 +297,28 @@ fn status_kb(proc: &Path, field: &str) -> Option<u64> {
     let status = std::fs::read_to_string(proc.join("status")).ok()?;
     let line = status.lines().find(|l| l.starts_with(field))?;
     line.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// A leak verdict with its slope and interval: `no_leak, 0.4 MB/h [-1.2, 2.0]`.
+fn leak(summary: &Value, pointer: &str) -> String {
+    let Some(leak) = summary.pointer(pointer) else { return "-".into() };
+    let verdict = leak["verdict"].as_str().unwrap_or("-");
+    match (leak["slope_mb_per_h"].as_f64(), leak["ci95"][0].as_f64(), leak["ci95"][1].as_f64()) {
+        (Some(slope), Some(low), Some(high)) => format!("{verdict}, {slope:.2} MB/h [{low:.2}, {high:.2}]"),
+        _ => verdict.to_string(),
+    }
+}
+
+/// The harness's RSS (MB) by seconds since the load started, from a run's `resources.csv`.
+fn harness_rss(path: &Path) -> Vec<(f64, f64)> {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    text.lines()
+        .skip(1)
+        .filter_map(|line| {
+            let cells: Vec<&str> = line.split(',').collect();
+            Some((cells.first()?.parse().ok()?, cells.get(3)?.parse().ok()?))
+        })
+        .collect()
 }
 
 /// The median of all pairwise slopes (Theil-Sen), per second; `None` with fewer than two points.

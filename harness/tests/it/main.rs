@@ -6,6 +6,7 @@
 
 mod accuracy;
 mod bot;
+mod capacity;
 mod compare;
 mod fuzz;
 mod run;
