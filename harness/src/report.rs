@@ -98,6 +98,7 @@ pub fn run(dir: &Path) -> Result<Finished, Error> {
         totals: &replayed.totals,
         breakdown: checkpoint.breakdown,
         slos: replayed.slos,
+        rules: &plan.rules,
         bot: &bot,
         harness: &harness,
         leak_floor_mb_per_h: plan.leak_floor_mb_per_h,

@@ -86,7 +86,7 @@ impl Metric {
 }
 
 impl Op {
-    fn holds(self, observed: f64, threshold: f64) -> bool {
+    pub fn holds(self, observed: f64, threshold: f64) -> bool {
         match self {
             Op::Lt => observed < threshold,
             Op::Le => observed <= threshold,

@@ -43,6 +43,8 @@ pub struct Summary {
     pub by_action: Vec<ByAction>,
     /// The same per phase of the load (the scenario's steps), in time order.
     pub by_phase: Vec<ByPhase>,
+    /// The first phase that did not keep up (answers, errors, the latency rules), for a stepped load.
+    pub first_failed_step: Option<FailedStep>,
     pub generator: Generator,
     pub bot: BotResources,
     /// The harness's own process (it hosts the mock too), so that a harness leak is never read as the bot's.
@@ -219,6 +221,8 @@ pub struct Inputs<'a> {
     pub totals: &'a Totals,
     pub breakdown: Breakdown,
     pub slos: Vec<Verdict>,
+    /// The scenario's objectives, for judging each phase on its own.
+    pub rules: &'a [crate::slo::Rule],
     pub bot: &'a Track,
     pub harness: &'a Track,
     /// The leak verdicts' practical floor, MB per hour.
@@ -284,6 +288,7 @@ impl Summary {
             latency_ms: Percentiles::of(&t.e2e),
             service_ms: Percentiles::of(&t.service),
             by_action: i.breakdown.by_action,
+            first_failed_step: first_failed_step(&i.by_phase, i.rules),
             by_phase: i.by_phase,
             generator: Generator {
                 verdict: health.verdict,
@@ -406,6 +411,7 @@ pub fn report(s: &Summary, notes: &Notes) -> String {
     write_latency(&mut r, s);
     write_by_action(&mut r, s);
     write_by_phase(&mut r, s);
+    write_first_failed_step(&mut r, s);
     write_actions(&mut r, s);
     write_resources(&mut r, s);
     write_external_api(&mut r, s);
@@ -478,6 +484,26 @@ fn write_by_phase(r: &mut String, s: &Summary) {
             "| {} | {} s | {} | {} | {} | {:.1} | {} | {row} |",
             p.phase, p.start_s, p.duration_s, p.users, p.sent, p.throughput_per_s, p.errors
         );
+    }
+}
+
+fn write_first_failed_step(r: &mut String, s: &Summary) {
+    if s.by_phase.len() < 2 {
+        return;
+    }
+    match &s.first_failed_step {
+        Some(step) => {
+            let _ = writeln!(
+                r,
+                "\nThe first step that did not keep up: **{}** (from {} s): {}.",
+                step.phase,
+                step.start_s,
+                step.reasons.join("; ")
+            );
+        }
+        None => {
+            let _ = writeln!(r, "\nEvery step kept up (answers, errors and the latency objectives).");
+        }
     }
 }
 
@@ -638,7 +664,7 @@ fn write_notes(r: &mut String, notes: &Notes) {
 mod phases;
 mod track;
 
-pub use phases::{ByPhase, Phases};
+pub use phases::{first_failed_step, ByPhase, FailedStep, Phases};
 pub use track::Track;
 
 #[cfg(test)]

@@ -640,6 +640,7 @@ impl Session {
             totals,
             breakdown: Breakdown::of(totals),
             slos: self.load.judge.verdicts(&totals.window(duration_s)),
+            rules: &self.scenario.slos,
             bot: &self.load.resources.bot,
             harness: &self.load.resources.harness,
             leak_floor_mb_per_h: self.scenario.leak_floor_mb_per_h,

@@ -59,6 +59,7 @@ pub(crate) fn write_failed(mut dir: RunDir, scenario: &str, error: &Error) -> Re
         totals: collector.totals(),
         breakdown: Default::default(),
         slos: Vec::new(),
+        rules: &[],
         bot: &Default::default(),
         harness: &Default::default(),
         leak_floor_mb_per_h: crate::leak::DEFAULT_FLOOR_MB_PER_H,

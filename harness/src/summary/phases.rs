@@ -7,6 +7,7 @@ use serde::Serialize;
 
 use super::Percentiles;
 use crate::collector::Interval;
+use crate::slo::{Metric, Rule};
 
 /// One phase's totals in `summary.json`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -86,6 +87,47 @@ impl Phases {
     }
 }
 
+/// The first phase in which the bot stopped keeping up, for a stepped load (`stress.toml`): `summary.json`
+/// `first_failed_step`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FailedStep {
+    pub phase: String,
+    pub start_s: u64,
+    pub reasons: Vec<String>,
+}
+
+/// A phase keeps up when it answered at least this share of what it sent, with at most `MAX_ERROR_SHARE` errors.
+const MIN_ANSWERED_SHARE: f64 = 0.99;
+const MAX_ERROR_SHARE: f64 = 0.01;
+
+/// The first of `phases` that answered less than 99 % of what it sent, had more than 1 % errors, or broke one of the
+/// scenario's latency rules (`p95 < 200ms`) on its own latency; `None` when every phase kept up.
+pub fn first_failed_step(phases: &[ByPhase], rules: &[Rule]) -> Option<FailedStep> {
+    phases.iter().find_map(|p| {
+        let mut reasons = Vec::new();
+        if p.sent > 0 && (p.answered as f64) < MIN_ANSWERED_SHARE * p.sent as f64 {
+            reasons.push(format!("answered {} of {} actions sent", p.answered, p.sent));
+        }
+        if p.sent > 0 && p.errors as f64 > MAX_ERROR_SHARE * p.sent as f64 {
+            reasons.push(format!("{} errors in {} actions", p.errors, p.sent));
+        }
+        for rule in rules {
+            let observed = match rule.metric {
+                Metric::Quantile(q) if q == 0.5 => p.latency_ms.p50,
+                Metric::Quantile(q) if q == 0.95 => p.latency_ms.p95,
+                Metric::Quantile(q) if q == 0.99 => p.latency_ms.p99,
+                Metric::Quantile(q) if q == 0.999 => p.latency_ms.p999,
+                Metric::Max => p.latency_ms.max,
+                _ => continue,
+            };
+            if p.answered > 0 && !rule.op.holds(observed, rule.threshold) {
+                reasons.push(format!("`{}` broken: {observed:.1} ms", rule.name));
+            }
+        }
+        (!reasons.is_empty()).then(|| FailedStep { phase: p.phase.clone(), start_s: p.start_s, reasons })
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -124,5 +166,34 @@ mod tests {
         // 200 answers at 20 ms and 250 at 900 ms: the median is in the slow second, p50 of the first phase is not.
         assert!((summary[1].latency_ms.p50 - 900.0).abs() < 1.0, "{:?}", summary[1].latency_ms);
         assert!((summary[0].latency_ms.p99 - 10.0).abs() < 0.1, "{:?}", summary[0].latency_ms);
+    }
+
+    #[test]
+    fn the_first_step_that_fell_behind_is_named_with_its_reasons() {
+        let step = |phase: &str, sent: u64, answered: u64, errors: u64, p95: f64| ByPhase {
+            phase: phase.into(),
+            start_s: 0,
+            duration_s: 10,
+            users: 10,
+            sent,
+            answered,
+            errors,
+            throughput_per_s: answered as f64 / 10.0,
+            latency_ms: Percentiles { p95, ..Percentiles::default() },
+        };
+        let rules = [Rule::parse("p95 < 200ms").unwrap(), Rule::parse("error_rate < 1%").unwrap()];
+        let steps = [
+            step("1k/s", 1000, 1000, 0, 20.0),
+            step("4k/s", 4000, 3990, 0, 250.0),
+            step("8k/s", 8000, 6000, 900, 2000.0),
+        ];
+        let failed = first_failed_step(&steps, &rules).unwrap();
+        assert_eq!(
+            (failed.phase.as_str(), failed.reasons.as_slice()),
+            ("4k/s", ["`p95 < 200ms` broken: 250.0 ms".to_string()].as_slice())
+        );
+        let failed = first_failed_step(&steps[2..], &rules).unwrap();
+        assert_eq!(failed.reasons.len(), 3, "{failed:?}");
+        assert_eq!(first_failed_step(&steps[..1], &rules), None);
     }
 }

@@ -62,6 +62,7 @@ fn summary_on(status: Status, rules: &[&str], late_tolerance_ms: f64) -> Summary
         totals: c.totals(),
         breakdown: Breakdown::of(c.totals()),
         slos: judge.verdicts(&c.totals().window(10.0)),
+        rules: &[],
         bot: &bot,
         harness: &harness,
         leak_floor_mb_per_h: 20.0,
@@ -113,7 +114,7 @@ fn json_has_the_documented_shape() {
     let keys = |v: &serde_json::Value| v.as_object().unwrap().keys().cloned().collect::<Vec<_>>().join(",");
     assert_eq!(
         keys(&json),
-        "actions,bot,by_action,by_phase,duration_s,error_rate,errors,external_api,faults,generator,harness,latency_ms,scenario,schema_version,service_ms,slos,status,throughput_per_s,verdict"
+        "actions,bot,by_action,by_phase,duration_s,error_rate,errors,external_api,faults,first_failed_step,generator,harness,latency_ms,scenario,schema_version,service_ms,slos,status,throughput_per_s,verdict"
     );
     assert_eq!(
         keys(&json["harness"]),
@@ -252,6 +253,8 @@ fn report_snapshot() {
         |---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|
         | ramp | 0 s | 5 | 5 | 500 | 99.6 | 2 | 1.50 | 20.0 | 40.0 | 1200 |
         | hold | 5 s | 5 | 10 | 500 | 99.6 | 2 | 1.50 | 20.0 | 850.0 | 1200 |
+
+        Every step kept up (answers, errors and the latency objectives).
 
         ## Actions
 
