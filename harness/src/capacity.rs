@@ -34,7 +34,9 @@ pub struct Figures {
     pub duration_s: f64,
     pub sent: u64,
     pub answered: u64,
+    /// All errors (timeouts included), and those of them that were answers (a Bot API error, sent late).
     pub errors: u64,
+    pub answered_with_error: u64,
     pub p99_ms: f64,
     pub slos_passed: bool,
     pub generator_ok: bool,
@@ -92,7 +94,7 @@ pub struct Capacity {
 pub fn judge(f: &Figures, dir: String, trial: u32) -> Probe {
     let offered = f.rate;
     let seconds = f.duration_s.max(1.0);
-    let good = f.answered.saturating_sub(f.errors.min(f.answered));
+    let good = f.answered.saturating_sub(f.answered_with_error);
     let goodput = good as f64 / seconds;
     let error_rate = if f.sent == 0 { 0.0 } else { f.errors as f64 / f.sent as f64 };
     let trend = mann_kendall_z(&f.steady_p50_ms);

@@ -78,6 +78,12 @@ pub async fn run(options: Options) -> Result<Outcome, Error> {
             ..options.run.clone()
         };
         match crate::run::run(probe_options).await {
+            // A signal ends the search with what it has; the interrupted probe is no measurement.
+            Ok(finished) if finished.status == crate::summary::Status::Interrupted => {
+                let by = finished.interrupted_by.unwrap_or(crate::signals::Interruption::Interrupt);
+                failure = Some(Error::Interrupted(by));
+                break;
+            }
             Ok(_) => {}
             // A signal ends the search with what it has.
             Err(error @ Error::Interrupted(_)) => {
@@ -119,6 +125,7 @@ fn read_probe(dir: &Path, rate: f64) -> Result<Figures, Error> {
         sent: count("/actions/sent"),
         answered: count("/actions/answered"),
         errors: count("/actions/errors"),
+        answered_with_error: count("/errors/bot_api_error") + count("/errors/sent_late"),
         p99_ms: summary["latency_ms"]["p99"].as_f64().unwrap_or(0.0),
         slos_passed: summary["slos"].as_array().is_none_or(|slos| slos.iter().all(|v| v["passed"] == true)),
         generator_ok: summary["generator"]["verdict"] != "saturated",

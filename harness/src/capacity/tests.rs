@@ -11,6 +11,7 @@ fn probe(rate: f64, capacity: f64, generator: f64) -> Figures {
         sent: (rate * 20.0) as u64,
         answered: (kept * 20.0) as u64,
         errors: 0,
+        answered_with_error: 0,
         p99_ms: if rising { 5000.0 } else { 20.0 },
         slos_passed: !rising,
         generator_ok: rate <= generator,
@@ -63,7 +64,7 @@ fn a_probe_is_judged_on_goodput_errors_slos_and_trend() {
     assert_eq!(over.verdict, ProbeVerdict::Unsustainable);
     assert_eq!(over.reasons.len(), 3, "goodput, SLOs and the trend: {over:?}");
     // Errors over budget alone.
-    let failing = Figures { errors: 50, ..probe(100.0, 200.0, 1e9) };
+    let failing = Figures { errors: 50, answered_with_error: 50, ..probe(100.0, 200.0, 1e9) };
     let failing = judge(&failing, "p".into(), 1);
     assert!(failing.reasons.iter().any(|r| r.contains("failed")), "{failing:?}");
 }

@@ -333,6 +333,8 @@ impl Session {
         bot: &mut Option<Bot>,
         mut signals: Signals,
     ) -> Result<(), Error> {
+        // A previous run in this process (a capacity probe) left goose's killswitch set; it is not a Ctrl-C.
+        goose::reset_killswitch();
         let goose = attack.execute();
         tokio::pin!(goose);
         let (samples_tx, mut samples) = mpsc::channel(16);
