@@ -128,9 +128,15 @@ impl Chats {
             state.history.push_back(message);
             while state.history.len() > history {
                 // Messages with a keyboard are the ones users press long after they arrive (a busy group
-                // moves on meanwhile), so the oldest message without one goes first.
-                let victim = state.history.iter().position(|m| m.reply_markup.is_none()).unwrap_or(0);
-                state.history.remove(victim);
+                // moves on meanwhile), so the oldest message without one goes first; but keyboards keep at most
+                // about half the history, or over a long run every chat would slowly fill up with them (the biggest
+                // messages), which reads as a leak for the first tens of minutes.
+                let keyboards = state.history.iter().filter(|m| m.reply_markup.is_some()).count();
+                let victim = match keyboards > history / 2 {
+                    true => state.history.iter().position(|m| m.reply_markup.is_some()),
+                    false => state.history.iter().position(|m| m.reply_markup.is_none()),
+                };
+                state.history.remove(victim.unwrap_or(0));
             }
         }
     }
@@ -176,6 +182,19 @@ mod tests {
         chats.store(message(&chat, 3));
         let kept: Vec<i64> = chats.get(5).unwrap().recent(10).iter().map(|m| m.message_id).collect();
         assert_eq!(kept, [1, 3]);
+        // But they keep about half the history: with room for 4, menus beyond two make the oldest menu go.
+        let mut chats = Chats::new(4);
+        let chat = chats.private(5).chat.clone();
+        for id in 1..=6 {
+            let mut m = message(&chat, id);
+            m.reply_markup = (id != 4).then(|| crate::wire::Json::new(&serde_json::json!({"inline_keyboard": []})));
+            chats.store(m);
+        }
+        let kept: Vec<i64> = chats.get(5).unwrap().recent(10).iter().map(|m| m.message_id).collect();
+        assert_eq!(kept, [3, 4, 5, 6], "the oldest menus went once menus were more than half");
+        chats.store(message(&chat, 7));
+        let kept: Vec<i64> = chats.get(5).unwrap().recent(10).iter().map(|m| m.message_id).collect();
+        assert_eq!(kept, [4, 5, 6, 7], "and a plain message brings them back to half");
     }
 
     #[test]
