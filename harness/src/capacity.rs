@@ -19,6 +19,10 @@ const ERROR_BUDGET: f64 = 0.01;
 const TREND_ALPHA: f64 = 0.01;
 /// The 99 % one-sided quantile of the standard normal, for `TREND_ALPHA`.
 const Z_99: f64 = 2.326_347_874_040_841;
+/// A rising trend counts only when the last third's median p50 exceeds the first third's by this much at least,
+/// and by this share of it.
+const MIN_RISE_MS: f64 = 5.0;
+const MIN_RISE_SHARE: f64 = 0.5;
 /// Bisection stops when the bracket is this narrow, relative to its lower end.
 pub const DEFAULT_PRECISION: f64 = 0.05;
 /// Near the boundary (the bracket within this many precisions), each rate is tried twice.
@@ -123,9 +127,14 @@ pub fn judge(f: &Figures, dir: String, trial: u32) -> Probe {
     if !f.slos_passed {
         reasons.push("the scenario's SLOs did not hold".into());
     }
-    if trend.is_some_and(|z| z > Z_99) {
+    let (first, last) = thirds(&f.steady_p50_ms);
+    // Significant and large enough to matter: per-second p50 of a healthy bot wanders by a millisecond or two, and
+    // a few seconds of it can test as a trend; a queue that builds up adds far more.
+    let rise = last - first;
+    if trend.is_some_and(|z| z > Z_99) && rise > MIN_RISE_MS.max(MIN_RISE_SHARE * first) {
         reasons.push(format!(
-            "latency rose through the probe (Mann-Kendall z = {:.1}, p < {TREND_ALPHA}): a queue was building",
+            "latency rose through the probe (Mann-Kendall z = {:.1}, p < {TREND_ALPHA}; p50 {first:.1} → \
+             {last:.1} ms): a queue was building",
             trend.unwrap_or_default()
         ));
     }
@@ -141,6 +150,20 @@ pub fn judge(f: &Figures, dir: String, trial: u32) -> Probe {
         verdict,
         reasons,
     }
+}
+
+/// The medians of the first and the last third of `values` (0 and 0 with fewer than 3).
+fn thirds(values: &[f64]) -> (f64, f64) {
+    let third = values.len() / 3;
+    if third == 0 {
+        return (0.0, 0.0);
+    }
+    let median = |part: &[f64]| {
+        let mut part = part.to_vec();
+        part.sort_by(f64::total_cmp);
+        part[part.len() / 2]
+    };
+    (median(&values[..third]), median(&values[values.len() - third..]))
 }
 
 /// Mann-Kendall's z for `values` in order (tie-corrected variance, continuity-corrected); `None` with fewer than

@@ -63,6 +63,10 @@ fn a_probe_is_judged_on_goodput_errors_slos_and_trend() {
     let over = judge(&probe(300.0, 200.0, 1e9), "p".into(), 1);
     assert_eq!(over.verdict, ProbeVerdict::Unsustainable);
     assert_eq!(over.reasons.len(), 3, "goodput, SLOs and the trend: {over:?}");
+    // A significant but tiny rise (a healthy bot's p50 wandering from 10 to 12 ms) is no queue.
+    let wandering =
+        Figures { steady_p50_ms: (0..15).map(|i| 10.0 + i as f64 / 7.0).collect(), ..probe(100.0, 200.0, 1e9) };
+    assert_eq!(judge(&wandering, "p".into(), 1).verdict, ProbeVerdict::Sustainable);
     // Errors over budget alone.
     let failing = Figures { errors: 50, answered_with_error: 50, ..probe(100.0, 200.0, 1e9) };
     let failing = judge(&failing, "p".into(), 1);

@@ -136,7 +136,7 @@ fn ctrl_c_stops_the_run_and_keeps_what_was_measured() {
     let interrupted = Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
     assert!(interrupted.success());
     let output = child.wait_with_output().unwrap();
-    assert_eq!(output.status.code(), Some(1), "an interrupted run is not a verdict: {}", text(&output));
+    assert_eq!(output.status.code(), Some(130), "an interrupted run is not a verdict: 128 + SIGINT: {}", text(&output));
     let s = summary(&out);
     assert_eq!(s["status"], "interrupted", "{s}");
     let sent = s["actions"]["sent"].as_u64().unwrap();
