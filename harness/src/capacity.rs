@@ -102,22 +102,30 @@ pub fn judge(f: &Figures, dir: String, trial: u32) -> Probe {
     let goodput = good as f64 / seconds;
     let error_rate = if f.sent == 0 { 0.0 } else { f.errors as f64 / f.sent as f64 };
     let trend = mann_kendall_z(&f.steady_p50_ms);
-    let mut reasons = Vec::new();
-    if !f.generator_ok {
-        reasons.extend(f.generator_reasons.iter().cloned());
-        let verdict = ProbeVerdict::GeneratorLimited;
-        return Probe {
-            offered_per_s: offered,
-            trial,
-            dir,
-            goodput_per_s: goodput,
-            error_rate,
-            p99_ms: f.p99_ms,
-            trend_z: trend,
-            verdict,
-            reasons,
-        };
+    let (verdict, reasons) = match f.generator_ok {
+        false => (ProbeVerdict::GeneratorLimited, f.generator_reasons.clone()),
+        true => {
+            let reasons = bot_reasons(f, offered, goodput, error_rate, trend);
+            let verdict = if reasons.is_empty() { ProbeVerdict::Sustainable } else { ProbeVerdict::Unsustainable };
+            (verdict, reasons)
+        }
+    };
+    Probe {
+        offered_per_s: offered,
+        trial,
+        dir,
+        goodput_per_s: goodput,
+        error_rate,
+        p99_ms: f.p99_ms,
+        trend_z: trend,
+        verdict,
+        reasons,
     }
+}
+
+/// Why a probe the generator kept up with was not sustainable; empty when it was.
+fn bot_reasons(f: &Figures, offered: f64, goodput: f64, error_rate: f64, trend: Option<f64>) -> Vec<String> {
+    let mut reasons = Vec::new();
     if goodput < MIN_GOODPUT_SHARE * offered {
         reasons.push(format!("goodput {goodput:.1}/s is below 99 % of the {offered:.1}/s offered"));
     }
@@ -138,18 +146,7 @@ pub fn judge(f: &Figures, dir: String, trial: u32) -> Probe {
             trend.unwrap_or_default()
         ));
     }
-    let verdict = if reasons.is_empty() { ProbeVerdict::Sustainable } else { ProbeVerdict::Unsustainable };
-    Probe {
-        offered_per_s: offered,
-        trial,
-        dir,
-        goodput_per_s: goodput,
-        error_rate,
-        p99_ms: f.p99_ms,
-        trend_z: trend,
-        verdict,
-        reasons,
-    }
+    reasons
 }
 
 /// The medians of the first and the last third of `values` (0 and 0 with fewer than 3).
@@ -179,16 +176,7 @@ pub fn mann_kendall_z(values: &[f64]) -> Option<f64> {
             s += (values[j] - values[i]).partial_cmp(&0.0).map_or(0, |o| o as i64);
         }
     }
-    let mut sorted = values.to_vec();
-    sorted.sort_by(f64::total_cmp);
-    let ties: f64 = sorted
-        .chunk_by(|a, b| a == b)
-        .map(|g| g.len() as f64)
-        .filter(|t| *t > 1.0)
-        .map(|t| t * (t - 1.0) * (2.0 * t + 5.0))
-        .sum();
-    let nf = n as f64;
-    let var = (nf * (nf - 1.0) * (2.0 * nf + 5.0) - ties) / 18.0;
+    let var = crate::leak::kendall_variance(values);
     if var <= 0.0 {
         return Some(0.0);
     }

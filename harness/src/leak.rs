@@ -132,21 +132,28 @@ pub fn sen_slope_ci(points: &[(f64, f64)]) -> Option<(f64, f64, f64)> {
     let n_pairs = slopes.len();
     let median =
         if n_pairs % 2 == 1 { slopes[n_pairs / 2] } else { (slopes[n_pairs / 2 - 1] + slopes[n_pairs / 2]) / 2.0 };
-    let n = points.len() as f64;
-    let mut ys: Vec<f64> = points.iter().map(|p| p.1).collect();
-    ys.sort_by(f64::total_cmp);
-    let ties: f64 = ys
-        .chunk_by(|a, b| a == b)
-        .map(|group| group.len() as f64)
-        .filter(|t| *t > 1.0)
-        .map(|t| t * (t - 1.0) * (2.0 * t + 5.0))
-        .sum();
-    let var_s = ((n * (n - 1.0) * (2.0 * n + 5.0) - ties) / 18.0).max(0.0);
+    let ys: Vec<f64> = points.iter().map(|p| p.1).collect();
+    let var_s = kendall_variance(&ys).max(0.0);
     let c = Z_975 * var_s.sqrt();
     let rank = |r: f64| (r.round() as usize).clamp(1, n_pairs) - 1;
     let low = slopes[rank((n_pairs as f64 - c) / 2.0)];
     let high = slopes[rank((n_pairs as f64 + c) / 2.0 + 1.0)];
     Some((median, low, high))
+}
+
+/// The variance of Kendall's S for `values` under no trend, tie-corrected:
+/// [n(n−1)(2n+5) − Σ t(t−1)(2t+5)] / 18 over the groups of `t` equal values.
+pub fn kendall_variance(values: &[f64]) -> f64 {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let ties: f64 = sorted
+        .chunk_by(|a, b| a == b)
+        .map(|group| group.len() as f64)
+        .filter(|t| *t > 1.0)
+        .map(|t| t * (t - 1.0) * (2.0 * t + 5.0))
+        .sum();
+    let n = values.len() as f64;
+    (n * (n - 1.0) * (2.0 * n + 5.0) - ties) / 18.0
 }
 
 #[cfg(test)]

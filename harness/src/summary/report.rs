@@ -1,0 +1,299 @@
+//! `report.md`: the summary's numbers for people, in the order a reader asks about them (is the verdict
+//! trustworthy, how fast, where it broke, what it cost, what went wrong). Pure: text from a `Summary` and its
+//! `Notes`.
+
+use std::fmt::Write;
+
+use super::{Calls, Notes, Process, Rebuilt, Summary};
+use crate::{generator, leak};
+
+fn ms(v: f64) -> String {
+    match v {
+        v if v < 10.0 => format!("{v:.2}"),
+        v if v < 1000.0 => format!("{v:.1}"),
+        v => format!("{v:.0}"),
+    }
+}
+
+/// The human summary.
+pub fn report(s: &Summary, notes: &Notes) -> String {
+    let mut r = String::new();
+    let status = serde_json::to_value(s.status).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default();
+    let _ = writeln!(r, "# tgload run: {}\n", s.scenario);
+    let _ = writeln!(
+        r,
+        "**Verdict: {}** · status {status} · {:.1} s · {} users · `{}`\n",
+        s.verdict.to_uppercase(),
+        s.duration_s,
+        notes.users,
+        notes.command
+    );
+    if s.generator.verdict == generator::Verdict::Saturated {
+        let _ = writeln!(
+            r,
+            "**The generator was saturated: these numbers are partly the harness's, not only the bot's.** {}.\n",
+            s.generator.reasons.join("; ")
+        );
+    }
+    if let Some(rebuilt) = &s.rebuilt {
+        write_rebuilt(&mut r, rebuilt);
+    }
+    if !notes.errors.is_empty() {
+        let _ = writeln!(r, "## Errors\n");
+        for e in &notes.errors {
+            let _ = writeln!(r, "- {e}");
+        }
+        let _ = writeln!(r);
+    }
+    write_latency(&mut r, s);
+    write_by_action(&mut r, s);
+    write_by_phase(&mut r, s);
+    write_first_failed_step(&mut r, s);
+    write_actions(&mut r, s);
+    write_resources(&mut r, s);
+    write_external_api(&mut r, s);
+    write_faults(&mut r, s);
+    write_objectives(&mut r, s);
+    write_notes(&mut r, notes);
+    r
+}
+
+fn write_rebuilt(r: &mut String, rebuilt: &Rebuilt) {
+    let how = match rebuilt.killed {
+        true => format!(
+            "The run was killed: no end was recorded, and its files end at {:.0} s of the {} s planned.",
+            rebuilt.last_written_s, rebuilt.planned_s
+        ),
+        false => "The run's end was recorded.".to_string(),
+    };
+    let missing = match rebuilt.missing_seconds.as_slice() {
+        [] => "No second is missing.".to_string(),
+        ranges => {
+            let ranges: Vec<String> =
+                ranges.iter().map(|(a, b)| if a == b { format!("{a}") } else { format!("{a}-{b}") }).collect();
+            format!("Seconds with no row: {}.", ranges.join(", "))
+        }
+    };
+    let checkpoint = rebuilt.checkpoint_through_s.map_or_else(
+        || "No checkpoint.json: the per-action figures and send lateness are unknown.".to_string(),
+        |s| format!("Per-action figures and send lateness are as of second {s}."),
+    );
+    let _ = writeln!(r, "Rebuilt by `tgload report`. {how} {missing} {checkpoint}\n");
+}
+
+fn write_latency(r: &mut String, s: &Summary) {
+    let _ = writeln!(r, "## Latency (ms)\n");
+    let _ = writeln!(r, "| | p50 | p95 | p99 | p99.9 | max | mean |\n|---|---:|---:|---:|---:|---:|---:|");
+    for (name, p) in [("end to end (due → answer)", &s.latency_ms), ("service (sent → answer)", &s.service_ms)] {
+        let row = [p.p50, p.p95, p.p99, p.p999, p.max, p.mean].map(ms).join(" | ");
+        let _ = writeln!(r, "| {name} | {row} |");
+    }
+}
+
+fn write_by_action(r: &mut String, s: &Summary) {
+    if s.by_action.len() < 2 {
+        return;
+    }
+    let _ = writeln!(r, "\n## By action (end to end, ms)\n");
+    let _ = writeln!(
+        r,
+        "| action | sent | answered | errors | p50 | p95 | p99 | max |\n|---|---:|---:|---:|---:|---:|---:|---:|"
+    );
+    for a in &s.by_action {
+        let p = &a.latency_ms;
+        let row = [p.p50, p.p95, p.p99, p.max].map(ms).join(" | ");
+        let _ = writeln!(r, "| `{}` | {} | {} | {} | {row} |", a.action, a.sent, a.answered, a.errors);
+    }
+}
+
+fn write_by_phase(r: &mut String, s: &Summary) {
+    if s.by_phase.len() < 2 {
+        return;
+    }
+    let _ = writeln!(r, "\n## By phase (end to end, ms)\n");
+    let header = "| phase | from | seconds | users | sent | answered/s | errors | p50 | p95 | p99 | max |";
+    let _ = writeln!(r, "{header}\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    for p in &s.by_phase {
+        let l = &p.latency_ms;
+        let row = [l.p50, l.p95, l.p99, l.max].map(ms).join(" | ");
+        let _ = writeln!(
+            r,
+            "| {} | {} s | {} | {} | {} | {:.1} | {} | {row} |",
+            p.phase, p.start_s, p.duration_s, p.users, p.sent, p.throughput_per_s, p.errors
+        );
+    }
+}
+
+fn write_first_failed_step(r: &mut String, s: &Summary) {
+    if s.by_phase.len() < 2 {
+        return;
+    }
+    match &s.first_failed_step {
+        Some(step) => {
+            let _ = writeln!(
+                r,
+                "\nThe first step that did not keep up: **{}** (from {} s): {}.",
+                step.phase,
+                step.start_s,
+                step.reasons.join("; ")
+            );
+        }
+        None => {
+            let _ = writeln!(r, "\nEvery step kept up (answers, errors and the latency objectives).");
+        }
+    }
+}
+
+fn write_actions(r: &mut String, s: &Summary) {
+    let (a, e) = (&s.actions, &s.errors);
+    let _ = writeln!(r, "\n## Actions\n");
+    let _ = writeln!(r, "| sent | answered | errors | error rate | answered/s |\n|---:|---:|---:|---:|---:|");
+    let rate = s.error_rate * 100.0;
+    let _ = writeln!(r, "| {} | {} | {} | {rate:.3}% | {:.1} |", a.sent, a.answered, a.errors, s.throughput_per_s);
+    let _ =
+        writeln!(r, "\n| timeout | bot API error | bot crashed | sent late | transport |\n|---:|---:|---:|---:|---:|");
+    let _ =
+        writeln!(r, "| {} | {} | {} | {} | {} |", e.timeout, e.bot_api_error, e.bot_crashed, e.sent_late, e.transport);
+}
+
+fn write_resources(r: &mut String, s: &Summary) {
+    let (g, b) = (&s.generator, &s.bot);
+    let overhead = format!("{} / {} ms", ms(g.overhead_p50_ms), ms(g.overhead_p99_ms));
+    let _ = writeln!(r, "\n## Generator health\n");
+    let header = "| send lateness p99 | max | harness overhead p50 / p99 | CPU (harness + mock) | RSS peak |";
+    let _ = writeln!(r, "{header}\n|---:|---:|---:|---:|---:|");
+    let (late_p99, late_max) = (ms(g.late_p99_ms), ms(g.late_max_ms));
+    let _ = writeln!(r, "| {late_p99} ms | {late_max} ms | {overhead} | {:.1}% | {:.1} MB |", g.cpu_pct, g.rss_mb);
+    let _ = writeln!(r, "\n## Bot resources (with child processes)\n");
+    write_process(r, &b.process, &format!(" {} | {} |", b.exits, b.restarts), " exits | restarts |");
+    let _ = writeln!(r, "\n## Harness resources (tgload and the mock it hosts)\n");
+    write_process(r, &s.harness, "", "");
+}
+
+/// One process's table (with `extra` cells under `extra_header`) and its leak verdict.
+fn write_process(r: &mut String, p: &Process, extra: &str, extra_header: &str) {
+    let columns = extra_header.matches('|').count();
+    let _ = writeln!(
+        r,
+        "| RSS start | peak | end | drift | CPU mean | CPU peak |{extra_header}\n|---:|---:|---:|---:|---:|---:|{}",
+        "---:|".repeat(columns)
+    );
+    let drift = p.rss_drift_mb_per_h.map_or("- (run too short)".to_string(), |d| format!("{d:.1} MB/h"));
+    let _ = writeln!(
+        r,
+        "| {:.1} MB | {:.1} MB | {:.1} MB | {drift} | {:.1}% | {:.1}% |{extra}",
+        p.rss_start_mb, p.rss_peak_mb, p.rss_end_mb, p.cpu_mean_pct, p.cpu_peak_pct
+    );
+    let _ = writeln!(r, "\nLeak: **{}**: {}.", verdict_name(p.leak.verdict), p.leak.reason);
+}
+
+fn verdict_name(v: leak::Verdict) -> &'static str {
+    match v {
+        leak::Verdict::Leak => "leak",
+        leak::Verdict::NoLeak => "no leak",
+        leak::Verdict::Inconclusive => "inconclusive",
+    }
+}
+
+fn write_external_api(r: &mut String, s: &Summary) {
+    let calls = [("/quote", &s.external_api.quote), ("/ask", &s.external_api.ask)];
+    if calls.iter().all(|(_, c)| **c == Calls::default()) {
+        return;
+    }
+    let _ = writeln!(r, "\n## External API (called by the bot)\n");
+    let _ = writeln!(r, "| endpoint | ok | errors (500) | timeouts |\n|---|---:|---:|---:|");
+    for (name, c) in calls {
+        let _ = writeln!(r, "| `{name}` | {} | {} | {} |", c.ok, c.errors, c.timeouts);
+    }
+}
+
+fn write_faults(r: &mut String, s: &Summary) {
+    if s.faults.is_empty() {
+        return;
+    }
+    let _ = writeln!(r, "\n## Fault windows\n");
+    let header = "| fault | window | p95 before | worst p95 | errors | settled after |";
+    let _ = writeln!(r, "{header}\n|---|---|---:|---:|---:|---:|");
+    let or_dash = |v: Option<f64>, f: &dyn Fn(f64) -> String| v.map_or("-".to_string(), f);
+    for f in &s.faults {
+        let _ = writeln!(
+            r,
+            "| {} | {:.1}-{:.1} s | {} | {} | {} | {} |",
+            f.name,
+            f.start_s,
+            f.end_s,
+            or_dash(f.baseline_p95_ms, &|v| format!("{} ms", ms(v))),
+            or_dash(f.peak_p95_ms, &|v| format!("{} ms", ms(v))),
+            f.errors,
+            f.seconds.map_or("not recovered".to_string(), |v| format!("{v:.1} s")),
+        );
+    }
+    let _ = writeln!(
+        r,
+        "\nSettled: from the window's end to the moment after which every health window (at least 59 answers) \
+         through the hold period had p95 within max(1.5 × the median p95 of the 10 s before the window, that \
+         + 5 ms) and no more errors than the rate before it explains; `not recovered` when the run ended first."
+    );
+}
+
+fn write_objectives(r: &mut String, s: &Summary) {
+    if s.slos.is_empty() {
+        return;
+    }
+    let _ = writeln!(r, "\n## Objectives\n\n| objective | observed | |\n|---|---:|---|");
+    for v in &s.slos {
+        let observed = match (v.observed, v.metric.as_str()) {
+            (None, _) => "none".to_string(),
+            (Some(o), "error_rate") => format!("{:.3}%", o * 100.0),
+            (Some(o), "throughput") => format!("{o:.1}/s"),
+            (Some(o), _) => format!("{} ms", ms(o)),
+        };
+        let _ = writeln!(r, "| `{}` | {observed} | {} |", v.name, if v.passed { "pass" } else { "**FAIL**" });
+    }
+}
+
+fn write_notes(r: &mut String, notes: &Notes) {
+    if notes.callbacks_lost > 0 {
+        let _ = writeln!(
+            r,
+            "\n{} menu button presses found their message gone from the mock's chat history (busy groups) and \
+             were replaced by another action; they are not counted as errors.",
+            notes.callbacks_lost
+        );
+    }
+    if !notes.failures.is_empty() {
+        let _ = writeln!(r, "\n## Control API failures (first {})\n", notes.failures.len());
+        for f in &notes.failures {
+            let _ = writeln!(r, "- {f}");
+        }
+    }
+    if let Some(stats) = &notes.mock_stats {
+        let n = |path: &[&str]| path.iter().try_fold(stats, |v, k| v.get(k)).and_then(|v| v.as_u64()).unwrap_or(0);
+        let _ = writeln!(
+            r,
+            "\n## The mock's view\n\nactions sent {}, answered {}, timed out {}; unprompted bot calls {}; bot calls {}.",
+            n(&["actions", "sent"]),
+            n(&["actions", "answered"]),
+            n(&["actions", "timed_out"]),
+            n(&["unprompted"]),
+            n(&["bot_calls"])
+        );
+        let us = |timing: &str, q: &str| n(&["timings", timing, q]) as f64 / 1e3;
+        let _ = writeln!(
+            r,
+            "Its own timings (ms): end to end p50 {} p99 {}; queue wait p50 {} p99 {}; bot handling p50 {} p99 {}.",
+            ms(us("end_to_end_us", "p50")),
+            ms(us("end_to_end_us", "p99")),
+            ms(us("queue_wait_us", "p50")),
+            ms(us("queue_wait_us", "p99")),
+            ms(us("handling_us", "p50")),
+            ms(us("handling_us", "p99"))
+        );
+    }
+    if !notes.charts.is_empty() {
+        let _ = writeln!(r, "\n## Charts\n");
+        for c in &notes.charts {
+            let _ = writeln!(r, "- [{c}]({c})");
+        }
+    }
+}
