@@ -113,10 +113,10 @@ pub fn first_failed_step(phases: &[ByPhase], rules: &[Rule]) -> Option<FailedSte
         }
         for rule in rules {
             let observed = match rule.metric {
-                Metric::Quantile(q) if q == 0.5 => p.latency_ms.p50,
-                Metric::Quantile(q) if q == 0.95 => p.latency_ms.p95,
-                Metric::Quantile(q) if q == 0.99 => p.latency_ms.p99,
-                Metric::Quantile(q) if q == 0.999 => p.latency_ms.p999,
+                Metric::Quantile(0.5) => p.latency_ms.p50,
+                Metric::Quantile(0.95) => p.latency_ms.p95,
+                Metric::Quantile(0.99) => p.latency_ms.p99,
+                Metric::Quantile(0.999) => p.latency_ms.p999,
                 Metric::Max => p.latency_ms.max,
                 _ => continue,
             };
