@@ -40,6 +40,7 @@ impl Meta<'_> {
                 "kernel": sysinfo::System::kernel_version(),
                 "arch": std::env::consts::ARCH,
                 "cpus": crate::machine_cpus(),
+                "cpu_model": cpu_model(),
                 "memory_bytes": system.total_memory(),
             },
             "scenario_path": self.scenario_path.display().to_string(),
@@ -50,6 +51,14 @@ impl Meta<'_> {
             "command_line": self.command,
         })
     }
+}
+
+/// The CPU's model name from `/proc/cpuinfo` (`AMD EPYC 7B13`, `Intel(R) Xeon(R) Processor`), or `None`: runs
+/// on different CPUs compare the machines, not the code.
+fn cpu_model() -> Option<String> {
+    let info = std::fs::read_to_string("/proc/cpuinfo").ok()?;
+    let line = info.lines().find(|l| l.starts_with("model name"))?;
+    Some(line.split_once(':')?.1.trim().to_string())
 }
 
 /// `git rev-parse HEAD` in the working directory, or `None` outside a repository (or before a commit).
