@@ -77,6 +77,9 @@ pub struct Args {
     /// How long each stall lasts, in ms.
     #[arg(long, env = "TGLOAD_STALL_MS", value_name = "N", requires = "stall_every_ms", help_heading = FAULTS)]
     pub stall_ms: Option<u64>,
+    /// Sleep before every answer for N ms per minute of the bot's uptime: latency that grows over a soak.
+    #[arg(long, env = "TGLOAD_DELAY_GROWTH_MS_PER_MIN", default_value_t = 0, value_name = "N", help_heading = FAULTS)]
+    pub delay_growth_ms_per_min: u64,
 }
 
 impl Args {
@@ -111,6 +114,7 @@ impl Args {
                 every: Duration::from_millis(every.get()),
                 length: Duration::from_millis(length),
             }),
+            delay_growth_per_min: Duration::from_millis(self.delay_growth_ms_per_min),
         };
         let api_url = bot_api_url(parse_url("TELOXIDE_API_URL", &api_url)?);
         Ok(Config { token, api_url, updates, database, external_api, faults })
@@ -209,6 +213,8 @@ mod tests {
             "5000",
             "--stall-ms",
             "1000",
+            "--delay-growth-ms-per-min",
+            "30",
         ];
         let config = check(&args).await.unwrap();
         assert!(matches!(config.database, Database::Postgres { .. }));
@@ -219,6 +225,7 @@ mod tests {
             fail_every: NonZeroU64::new(3),
             exit_after: NonZeroU64::new(10),
             stall: Some(Stall { every: Duration::from_secs(5), length: Duration::from_secs(1) }),
+            delay_growth_per_min: Duration::from_millis(30),
         };
         assert_eq!(config.faults, expected);
     }

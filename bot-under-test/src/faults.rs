@@ -27,6 +27,9 @@ pub struct FaultConfig {
     pub exit_after: Option<NonZeroU64>,
     /// A periodic stall, like a long GC pause: see [`Stall`].
     pub stall: Option<Stall>,
+    /// An asynchronous sleep that grows with the bot's uptime, this much per minute since it started: a bot that
+    /// degrades over a soak (a cache that only grows, a table scanned whole), for the degradation verdict.
+    pub delay_growth_per_min: Duration,
 }
 
 /// Every `every` since the bot started, answers stall for `length`: an answer due during
@@ -103,6 +106,10 @@ impl Faults {
         }
         if let (Some(stall), Some(started)) = (self.config.stall, self.started) {
             tokio::time::sleep(stall.wait(started.elapsed())).await;
+        }
+        if let (false, Some(started)) = (self.config.delay_growth_per_min.is_zero(), self.started) {
+            let minutes = started.elapsed().as_secs_f64() / 60.0;
+            tokio::time::sleep(self.config.delay_growth_per_min.mul_f64(minutes)).await;
         }
     }
 

@@ -11,6 +11,7 @@ pub mod capacity;
 pub mod collector;
 pub mod compare;
 pub mod control;
+pub mod degradation;
 pub mod driver;
 pub mod duration;
 pub mod error;

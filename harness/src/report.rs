@@ -74,7 +74,8 @@ pub fn run(dir: &Path) -> Result<Finished, Error> {
             end: Duration::from_secs_f64(start + duration),
         })
         .collect();
-    let mut replay = Replay::new(Judge::new(plan.rules.clone(), plan.sustained_s), windows);
+    let buckets = crate::degradation::Buckets::new(crate::degradation::bucket_s(plan.planned_s));
+    let mut replay = Replay::new(Judge::new(plan.rules.clone(), plan.sustained_s), windows, buckets);
     replay_seconds(dir, &rows, &mut replay)?;
     let last_row_s = rows.last().map_or(0.0, |r| r.t_s);
     let stopped_s = story.interrupted.map_or(last_row_s, |(t, _)| t);
@@ -108,6 +109,7 @@ pub fn run(dir: &Path) -> Result<Finished, Error> {
         restarts: story.restarts,
         external_api: checkpoint.external_api,
         faults: replayed.faults,
+        degradation: replayed.degradation,
         by_phase: replayed.by_phase,
     });
     summary.rebuilt = Some(rebuilt);

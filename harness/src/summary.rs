@@ -51,6 +51,8 @@ pub struct Summary {
     pub external_api: ExternalCalls,
     /// Each scheduled fault window that opened during the load: how bad it got and how long recovery took.
     pub faults: Vec<Recovery>,
+    /// Late against early, after the warm-up: p95, p99, goodput and the bot's CPU per action.
+    pub degradation: Vec<crate::degradation::Degradation>,
     pub slos: Vec<Verdict>,
     /// `pass` only for a completed run whose every objective held and whose generator was not saturated;
     /// `inconclusive` for a completed run whose generator was saturated, whatever its objectives said.
@@ -232,6 +234,7 @@ pub struct Inputs<'a> {
     pub restarts: u32,
     pub external_api: ExternalCalls,
     pub faults: Vec<Recovery>,
+    pub degradation: Vec<crate::degradation::Degradation>,
     pub by_phase: Vec<ByPhase>,
 }
 
@@ -306,6 +309,7 @@ impl Summary {
             harness: Process::of(i.harness, i.leak_floor_mb_per_h),
             external_api: i.external_api,
             faults: i.faults,
+            degradation: i.degradation,
             slos: i.slos,
             verdict,
             rebuilt: None,

@@ -6,6 +6,7 @@ use charts::series::Row;
 use hdrhistogram::Histogram;
 
 use crate::collector::{histogram, Interval, Totals};
+use crate::degradation::{self, Buckets, Degradation};
 use crate::recovery::{self, Recovery};
 use crate::slo::{Judge, Verdict};
 use crate::summary::{ByPhase, Phases};
@@ -28,6 +29,7 @@ pub struct Replay {
     seconds: Vec<recovery::Second>,
     /// The `t_s` of each written second, to tell which are missing.
     written: Vec<u64>,
+    buckets: Buckets,
 }
 
 /// What the replay gives the summary.
@@ -36,12 +38,13 @@ pub struct Replayed {
     pub by_phase: Vec<ByPhase>,
     pub slos: Vec<Verdict>,
     pub faults: Vec<Recovery>,
+    pub degradation: Vec<Degradation>,
     /// `[from, to]` ranges of seconds (`t_s`, 1-based as in `timeseries.csv`) up to `expected_s` with no row.
     pub missing: Vec<(u64, u64)>,
 }
 
 impl Replay {
-    pub fn new(judge: Judge, windows: Vec<Window>) -> Replay {
+    pub fn new(judge: Judge, windows: Vec<Window>, buckets: Buckets) -> Replay {
         let first_judged = windows.iter().map(|w| w.start.as_secs().saturating_sub(recovery::BASELINE_S)).min();
         Replay {
             totals: Totals::empty(),
@@ -51,6 +54,7 @@ impl Replay {
             first_judged,
             seconds: Vec::new(),
             written: Vec::new(),
+            buckets,
         }
     }
 
@@ -86,6 +90,8 @@ impl Replay {
         t.errors.transport += errors_by.transport;
         let _ = t.e2e.add(&interval.e2e);
         self.phases.add(&row.phase, row.active_users as usize, &interval);
+        let good = row.answered.saturating_sub(errors_by.bot_api_error + errors_by.sent_late);
+        self.buckets.add(index, &interval.e2e, row.answered, good, row.bot_cpu_pct);
         self.judge.observe_second(&interval.window());
         if self.first_judged.is_some_and(|first| index >= first) {
             self.seconds.push(recovery::Second {
@@ -116,12 +122,14 @@ impl Replay {
             .filter(|w| w.start.as_secs() < closed)
             .map(|w| recovery::judge(&w.name, w.start, w.end, &self.seconds))
             .collect();
+        let (bucket_s, buckets) = self.buckets.finish();
         Replayed {
             missing: missing(&self.written, expected_s),
             totals: self.totals,
             by_phase: self.phases.summarize(),
             slos,
             faults,
+            degradation: degradation::judge(bucket_s, &buckets, degradation::DEFAULT_BUDGET_PCT),
         }
     }
 }
@@ -186,7 +194,7 @@ mod tests {
             start: std::time::Duration::from_secs(2),
             end: std::time::Duration::from_secs(3),
         };
-        let mut replay = Replay::new(Judge::new(vec![rule], None), vec![window]);
+        let mut replay = Replay::new(Judge::new(vec![rule], None), vec![window], Buckets::new(10));
         replay.second(&row(1, 10, 0), latency(&[10; 10]));
         replay.second(&row(2, 10, 2), latency(&[12; 8]));
         replay.second(&row(4, 10, 0), histogram());

@@ -85,6 +85,8 @@ struct Load {
     seconds: Vec<recovery::Second>,
     /// How many seconds have been closed and written.
     closed: u64,
+    /// The closed seconds folded into buckets for the degradation verdict.
+    buckets: crate::degradation::Buckets,
     phases: Phases,
     progress: Progress,
     /// The first distinct control API failures the users saw.
@@ -161,6 +163,7 @@ impl Session {
             resources: Resources::default(),
             seconds: Vec::new(),
             closed: 0,
+            buckets: crate::degradation::Buckets::new(crate::degradation::bucket_s(schedule.duration().as_secs())),
             phases: Phases::default(),
             progress: Progress::default(),
             failures: Vec::new(),
@@ -571,6 +574,8 @@ impl Session {
             });
         }
         self.load.closed = interval.index + 1;
+        let good = interval.answered.saturating_sub(interval.errors_by.bot_api_error + interval.errors_by.sent_late);
+        self.load.buckets.add(interval.index, &interval.e2e, interval.answered, good, bot.map(|b| b.1));
         self.dir.latency(
             interval.index,
             &[("e2e", &interval.e2e), ("service", &interval.service), ("queue", &interval.queue)],
@@ -580,6 +585,13 @@ impl Session {
             self.dir.event(at, "slo_breach", json!({"slo": breach.rule, "observed": breach.observed}))?;
         }
         self.checkpoint()
+    }
+
+    /// The degradation verdicts on the buckets so far (the run is over when this is asked).
+    fn degradation(&mut self) -> Vec<crate::degradation::Degradation> {
+        let buckets = std::mem::replace(&mut self.load.buckets, crate::degradation::Buckets::new(1));
+        let (bucket_s, buckets) = buckets.finish();
+        crate::degradation::judge(bucket_s, &buckets, crate::degradation::DEFAULT_BUDGET_PCT)
     }
 
     /// Rewrites `checkpoint.json`: what `tgload report` needs beyond the per-second files, as of the last row.
@@ -634,6 +646,7 @@ impl Session {
             mock_stats: self.control.stats().await.ok(),
             charts: Vec::new(),
         };
+        let degradation = self.degradation();
         let totals = self.load.collector.totals();
         let summary = Summary::build(Inputs {
             scenario: &self.scenario.name,
@@ -653,6 +666,7 @@ impl Session {
             external_api: external_calls(&self.external),
             by_phase: self.load.phases.summarize(),
             faults: recoveries(&self.scenario.faults, &self.load.seconds, self.load.closed),
+            degradation,
         });
         let mut finished = complete_directory(self.dir.path(), &summary, notes)?;
         finished.interrupted_by = self.load.interrupted_by;

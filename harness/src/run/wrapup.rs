@@ -69,6 +69,7 @@ pub(crate) fn write_failed(mut dir: RunDir, scenario: &str, error: &Error) -> Re
         restarts: 0,
         external_api: ExternalCalls::default(),
         faults: Vec::new(),
+        degradation: Vec::new(),
         by_phase: Vec::new(),
     });
     complete_directory(dir.path(), &summary, Notes { errors: vec![error.to_string()], ..Notes::default() })

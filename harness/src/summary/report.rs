@@ -53,6 +53,7 @@ pub fn report(s: &Summary, notes: &Notes) -> String {
     write_resources(&mut r, s);
     write_external_api(&mut r, s);
     write_faults(&mut r, s);
+    write_degradation(&mut r, s);
     write_objectives(&mut r, s);
     write_notes(&mut r, notes);
     r
@@ -233,6 +234,33 @@ fn write_faults(r: &mut String, s: &Summary) {
         "\nSettled: from the window's end to the moment after which every health window (at least 59 answers) \
          through the hold period had p95 within max(1.5 × the median p95 of the 10 s before the window, that \
          + 5 ms) and no more errors than the rate before it explains; `not recovered` when the run ended first."
+    );
+}
+
+fn write_degradation(r: &mut String, s: &Summary) {
+    // A run too short to split into an early and a late part has nothing to show.
+    if s.degradation.iter().all(|d| d.change_pct.is_none()) {
+        return;
+    }
+    let bucket = s.degradation.first().map_or(0, |d| d.bucket_s);
+    let _ = writeln!(r, "\n## Degradation (late against early, after the warm-up, {bucket} s buckets)\n");
+    let _ = writeln!(r, "| metric | early | late | change | 95 % CI | verdict |\n|---|---:|---:|---:|---:|---|");
+    for d in &s.degradation {
+        let num = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{v:.2}"));
+        let ci = d.ci95.map_or("-".to_string(), |[a, b]| format!("{a:+.1} % to {b:+.1} %"));
+        let verdict = match d.verdict {
+            crate::degradation::Verdict::Degraded => "**degraded**",
+            crate::degradation::Verdict::NotDegraded => "not degraded",
+            crate::degradation::Verdict::Inconclusive => "inconclusive",
+        };
+        let change = d.change_pct.map_or("-".to_string(), |c| format!("{c:+.1} %"));
+        let _ = writeln!(r, "| {} | {} | {} | {change} | {ci} | {verdict} |", d.metric, num(d.early), num(d.late));
+    }
+    let budget = s.degradation.first().map_or(0.0, |d| d.budget_pct);
+    let _ = writeln!(
+        r,
+        "\nDegraded: the whole interval of the change is worse than {budget} %; not degraded: all of it is better \
+         than that (p95, p99 and CPU per action in ms, goodput in answers without error per second)."
     );
 }
 

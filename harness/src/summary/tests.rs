@@ -72,6 +72,7 @@ fn summary_on(status: Status, rules: &[&str], late_tolerance_ms: f64) -> Summary
         restarts: 0,
         external_api: ExternalCalls::default(),
         faults: Vec::new(),
+        degradation: Vec::new(),
         by_phase: Vec::new(),
     })
 }
@@ -114,7 +115,7 @@ fn json_has_the_documented_shape() {
     let keys = |v: &serde_json::Value| v.as_object().unwrap().keys().cloned().collect::<Vec<_>>().join(",");
     assert_eq!(
         keys(&json),
-        "actions,bot,by_action,by_phase,duration_s,error_rate,errors,external_api,faults,first_failed_step,generator,harness,latency_ms,scenario,schema_version,service_ms,slos,status,throughput_per_s,verdict"
+        "actions,bot,by_action,by_phase,degradation,duration_s,error_rate,errors,external_api,faults,first_failed_step,generator,harness,latency_ms,scenario,schema_version,service_ms,slos,status,throughput_per_s,verdict"
     );
     assert_eq!(
         keys(&json["harness"]),

@@ -167,3 +167,28 @@ fn bot_api_faults_show_as_errors_and_latency_where_they_were_scheduled() {
         assert!(events.contains(&format!(r#""name":"{name}""#)), "{name}: {events}");
     }
 }
+
+#[test]
+fn a_bot_that_slows_down_over_the_run_is_degraded_and_a_steady_one_is_not() {
+    let Some(_guard) = e2e() else { return };
+    // 20 actions a second for 100 s (ten 10 s buckets). The slowing bot waits 300 ms more per minute of uptime,
+    // so its p95 goes from near nothing to about half a second; the steady one answers at once throughout.
+    let body = |env: &str| {
+        format!(
+            "answer_timeout = \"5s\"\n[load]\nusers = 40\nduration = \"100s\"\n[pacing]\nmode = \"open\"\n\
+             rate_per_s = 20\n[[actions]]\nkind = \"text\"\ntext = \"hi\"\n[bot]\nenv = {{ {env} }}\n"
+        )
+    };
+    let (_, slowing) = passing_run("degrading", &body("TGLOAD_DELAY_GROWTH_MS_PER_MIN = \"300\""));
+    let verdict = |s: &serde_json::Value, metric: &str| {
+        let entry = s["degradation"].as_array().unwrap().iter().find(|d| d["metric"] == metric).cloned();
+        entry.and_then(|d| d["verdict"].as_str().map(String::from)).unwrap_or_default()
+    };
+    assert_eq!(verdict(&slowing, "p95"), "degraded", "{}", slowing["degradation"]);
+    assert_eq!(verdict(&slowing, "p99"), "degraded", "{}", slowing["degradation"]);
+    let (_, steady) = passing_run("steady", &body("BOT_UNUSED = \"1\""));
+    for metric in ["p95", "p99", "goodput"] {
+        assert_ne!(verdict(&steady, metric), "degraded", "{metric}: {}", steady["degradation"]);
+    }
+    assert_ne!(verdict(&slowing, "goodput"), "degraded", "answers kept coming: {}", slowing["degradation"]);
+}
