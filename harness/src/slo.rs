@@ -17,6 +17,10 @@ pub enum Metric {
     Mean,
     ErrorRate,
     Throughput,
+    /// `degradation_p95 < 5%`: judged at the end on the degradation verdict's interval (`degradation`), in %.
+    Degradation(&'static str),
+    /// `bot_leak < 20MB/h`, `harness_leak < 5MB/h`: judged at the end on the leak verdict's interval, in MB/h.
+    Leak(&'static str),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -70,6 +74,8 @@ impl Metric {
             Metric::Mean => "mean".into(),
             Metric::ErrorRate => "error_rate".into(),
             Metric::Throughput => "throughput".into(),
+            Metric::Degradation(which) => format!("degradation_{which}"),
+            Metric::Leak(process) => format!("{process}_leak"),
         }
     }
 
@@ -81,6 +87,8 @@ impl Metric {
             Metric::Mean => (!w.e2e.is_empty()).then(|| w.e2e.mean() / 1e3),
             Metric::ErrorRate => (w.sent > 0).then(|| w.errors as f64 / w.sent as f64),
             Metric::Throughput => (w.seconds > 0.0).then(|| w.answered as f64 / w.seconds),
+            // Not a property of a second or of the totals: the summary judges these on their verdicts.
+            Metric::Degradation(_) | Metric::Leak(_) => None,
         }
     }
 }
@@ -114,7 +122,7 @@ impl fmt::Display for Op {
 
 impl Rule {
     /// Parses `p95 < 200ms`, `p99.9 <= 1s`, `max < 2s`, `mean < 80ms`, `error_rate < 0.1%`,
-    /// `throughput >= 500/s`.
+    /// `throughput >= 500/s`, `degradation_p95 < 5%`, `bot_leak < 20MB/h`.
     pub fn parse(text: &str) -> Result<Rule, String> {
         let at = text.find(['<', '>']).ok_or_else(|| format!("`{text}` has no comparison (<, <=, > or >=)"))?;
         let (lhs, rest) = text.split_at(at);
@@ -130,7 +138,8 @@ impl Rule {
         Ok(Rule { name: format!("{lhs} {op} {rhs}"), metric, op, threshold })
     }
 
-    fn verdict(&self, observed: Option<f64>) -> Verdict {
+    /// The verdict for `observed`; `None` (nothing to judge) fails.
+    pub fn verdict(&self, observed: Option<f64>) -> Verdict {
         Verdict {
             name: self.name.clone(),
             metric: self.metric.key(),
@@ -147,9 +156,20 @@ fn parse_metric(text: &str) -> Result<Metric, String> {
         "mean" | "avg" => return Ok(Metric::Mean),
         "error_rate" => return Ok(Metric::ErrorRate),
         "throughput" => return Ok(Metric::Throughput),
+        "degradation_p95" => return Ok(Metric::Degradation("p95")),
+        "degradation_p99" => return Ok(Metric::Degradation("p99")),
+        "degradation_goodput" => return Ok(Metric::Degradation("goodput")),
+        "degradation_cpu_per_action" => return Ok(Metric::Degradation("cpu_per_action")),
+        "bot_leak" => return Ok(Metric::Leak("bot")),
+        "harness_leak" => return Ok(Metric::Leak("harness")),
         _ => {}
     }
-    let unknown = || format!("unknown metric `{text}` (use p50, p95, p99, p99.9, max, mean, error_rate or throughput)");
+    let unknown = || {
+        format!(
+            "unknown metric `{text}` (use p50, p95, p99, p99.9, max, mean, error_rate, throughput, degradation_p95, \
+             degradation_p99, degradation_goodput, degradation_cpu_per_action, bot_leak or harness_leak)"
+        )
+    };
     let digits = text.strip_prefix('p').ok_or_else(unknown)?;
     let percent: f64 = match digits {
         "999" => 99.9,
@@ -177,6 +197,12 @@ fn parse_threshold(metric: Metric, text: &str) -> Result<f64, String> {
             None => number(text),
         },
         Metric::Throughput => number(text.strip_suffix("/s").unwrap_or(text)),
+        Metric::Degradation(_) => {
+            number(text.strip_suffix('%').ok_or_else(|| format!("`{text}` is not a percentage like 5%"))?)
+        }
+        Metric::Leak(_) => {
+            number(text.strip_suffix("MB/h").ok_or_else(|| format!("`{text}` is not a rate like 20MB/h"))?)
+        }
         _ => crate::duration::parse(text).map(|d| d.as_secs_f64() * 1e3).map_err(|e| format!("latency threshold: {e}")),
     }
 }

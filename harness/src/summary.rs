@@ -271,7 +271,10 @@ impl Summary {
             bot_cpu_pct: i.bot.cpu_mean_pct(),
             cpus: i.cpus,
         });
-        let passed = i.status == Status::Completed && i.slos.iter().all(|v| v.passed);
+        let bot = Process::of(i.bot, i.leak_floor_mb_per_h);
+        let harness = Process::of(i.harness, i.leak_floor_mb_per_h);
+        let slos = end_of_run_verdicts(i.slos, i.rules, &i.degradation, [&bot.leak, &harness.leak]);
+        let passed = i.status == Status::Completed && slos.iter().all(|v| v.passed);
         let verdict = match (i.status, health.verdict) {
             (Status::Completed, generator::Verdict::Saturated) => "inconclusive",
             _ if passed => "pass",
@@ -301,20 +304,47 @@ impl Summary {
                 cpu_pct: round3(i.harness.cpu_mean_pct()),
                 rss_mb: round3(i.harness.rss_peak_mb()),
             },
-            bot: BotResources {
-                process: Process::of(i.bot, i.leak_floor_mb_per_h),
-                exits: i.exits,
-                restarts: i.restarts,
-            },
-            harness: Process::of(i.harness, i.leak_floor_mb_per_h),
+            bot: BotResources { process: bot, exits: i.exits, restarts: i.restarts },
+            harness,
             external_api: i.external_api,
             faults: i.faults,
             degradation: i.degradation,
-            slos: i.slos,
+            slos,
             verdict,
             rebuilt: None,
         }
     }
+}
+
+/// The objectives judged only at the end, on a verdict's interval rather than on a value: `degradation_p95 < 5%`
+/// holds when the whole 95 % interval of the change for the worse is below 5 %, `bot_leak < 20MB/h` when the whole
+/// interval of the slope is below 20 MB/h. Without an interval (a run too short) they fail: a soak gate must be
+/// shown, not assumed. `slos` is in the order of `rules`.
+fn end_of_run_verdicts(
+    slos: Vec<Verdict>,
+    rules: &[crate::slo::Rule],
+    degradation: &[crate::degradation::Degradation],
+    [bot_leak, harness_leak]: [&Leak; 2],
+) -> Vec<Verdict> {
+    use crate::slo::Metric;
+    slos.into_iter()
+        .zip(rules.iter().map(Some).chain(std::iter::repeat(None)))
+        .map(|(verdict, rule)| match rule.map(|r| (r, r.metric)) {
+            Some((rule, Metric::Degradation(which))) => {
+                let entry = degradation.iter().find(|d| d.metric == which);
+                let worse_high = entry.and_then(|d| {
+                    let [low, high] = d.ci95?;
+                    Some(if which == "goodput" { -low } else { high })
+                });
+                rule.verdict(worse_high)
+            }
+            Some((rule, Metric::Leak(process))) => {
+                let leak = if process == "bot" { bot_leak } else { harness_leak };
+                rule.verdict(leak.ci95.map(|[_, high]| high))
+            }
+            _ => verdict,
+        })
+        .collect()
 }
 
 fn round3(v: f64) -> f64 {

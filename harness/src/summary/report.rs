@@ -274,6 +274,8 @@ fn write_objectives(r: &mut String, s: &Summary) {
             (None, _) => "none".to_string(),
             (Some(o), "error_rate") => format!("{:.3}%", o * 100.0),
             (Some(o), "throughput") => format!("{o:.1}/s"),
+            (Some(o), m) if m.starts_with("degradation_") => format!("up to {o:+.1} %"),
+            (Some(o), m) if m.ends_with("_leak") => format!("up to {o:.1} MB/h"),
             (Some(o), _) => format!("{} ms", ms(o)),
         };
         let _ = writeln!(r, "| `{}` | {observed} | {} |", v.name, if v.passed { "pass" } else { "**FAIL**" });

@@ -321,3 +321,37 @@ fn report_snapshot() {
         - [charts/latency.svg](charts/latency.svg)
     "#]].assert_eq(&report(&s, &notes));
 }
+
+#[test]
+fn degradation_and_leak_objectives_are_judged_on_their_intervals() {
+    let rules: Vec<Rule> = ["degradation_p95 < 5%", "degradation_goodput < 5%", "bot_leak < 20MB/h", "p95 < 1s"]
+        .iter()
+        .map(|r| Rule::parse(r).unwrap())
+        .collect();
+    let judge = crate::slo::Judge::new(rules.clone(), None);
+    let c = totals(100);
+    let slos = judge.verdicts(&c.totals().window(10.0));
+    let entry = |metric: &'static str, ci95: [f64; 2]| crate::degradation::Degradation {
+        metric,
+        early: Some(1.0),
+        late: Some(1.0),
+        change_pct: Some(0.0),
+        ci95: Some(ci95),
+        budget_pct: 5.0,
+        verdict: crate::degradation::Verdict::NotDegraded,
+        early_s: None,
+        late_s: None,
+        bucket_s: 10,
+    };
+    // p95 at most 3 % worse passes; goodput down by up to 8 % (its interval's low end) fails.
+    let degradation = [entry("p95", [-2.0, 3.0]), entry("goodput", [-8.0, 1.0])];
+    let short = crate::leak::judge(&[], 20.0);
+    let verdicts = end_of_run_verdicts(slos, &rules, &degradation, [&short, &short]);
+    let passed: Vec<(String, bool, Option<f64>)> =
+        verdicts.iter().map(|v| (v.name.clone(), v.passed, v.observed)).collect();
+    assert_eq!(passed[0], ("degradation_p95 < 5%".into(), true, Some(3.0)));
+    assert_eq!(passed[1], ("degradation_goodput < 5%".into(), false, Some(8.0)));
+    assert_eq!(passed[2], ("bot_leak < 20MB/h".into(), false, None), "a run too short to tell cannot pass");
+    assert!(passed[3].1, "other objectives are as the judge said");
+    assert!(Rule::parse("degradation_p95 < 5").is_err() && Rule::parse("bot_leak < 20").is_err());
+}
