@@ -135,9 +135,12 @@ pub struct Degradation {
     pub bucket_s: u64,
 }
 
+/// A metric: its name, whether higher is worse, and its value in a bucket.
+type Metric = (&'static str, bool, fn(&Bucket) -> Option<f64>);
+
 /// Judges every metric on `buckets` of `bucket_s` seconds each, in order from the load's start.
 pub fn judge(bucket_s: u64, buckets: &[Bucket], budget_pct: f64) -> Vec<Degradation> {
-    let metrics: [(&'static str, bool, fn(&Bucket) -> Option<f64>); 4] = [
+    let metrics: [Metric; 4] = [
         ("p95", true, |b| Some(b.p95_ms)),
         ("p99", true, |b| Some(b.p99_ms)),
         ("goodput", false, |b| Some(b.goodput_per_s)),
