@@ -80,7 +80,11 @@ pub fn run(dir: &Path) -> Result<Finished, Error> {
     let last_row_s = rows.last().map_or(0.0, |r| r.t_s);
     let stopped_s = story.interrupted.map_or(last_row_s, |(t, _)| t);
     let duration_s = stopped_s.min(plan.planned_s as f64).max(0.0);
-    let status = story.status.unwrap_or(Status::Killed);
+    // A run directory from before `run_end` was written still says how it ended in its own summary.
+    let earlier: Option<Status> = read(dir, "summary.json")?
+        .and_then(|text| serde_json::from_str::<Value>(&text).ok())
+        .and_then(|summary| serde_json::from_value(summary.get("status")?.clone()).ok());
+    let status = story.status.or(earlier.filter(|s| *s != Status::Killed)).unwrap_or(Status::Killed);
     // A killed run was meant to go on to the plan's end: every second from its last row on is missing.
     let expected_s = if status == Status::Killed { plan.planned_s } else { duration_s.ceil() as u64 };
     let replayed = replay.finish(duration_s, expected_s);
