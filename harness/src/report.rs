@@ -42,6 +42,9 @@ struct Story {
     exits: u32,
     restarts: u32,
     fault_names: Vec<(f64, String)>,
+    /// Each restart of the bot: when it exited and when it was started again, seconds since the load started.
+    restarted: Vec<(f64, f64)>,
+    last_exit: Option<f64>,
     last_t_s: f64,
 }
 
@@ -60,7 +63,7 @@ pub fn run(dir: &Path) -> Result<Finished, Error> {
         Some(text) => Some(serde_json::from_str(&text).map_err(|e| bad(dir, "checkpoint.json", e.line(), e))?),
         None => None,
     };
-    let windows = plan
+    let mut windows: Vec<Window> = plan
         .faults
         .iter()
         .enumerate()
@@ -74,6 +77,13 @@ pub fn run(dir: &Path) -> Result<Finished, Error> {
             end: Duration::from_secs_f64(start + duration),
         })
         .collect();
+    for (i, &(exited, started)) in story.restarted.iter().enumerate() {
+        windows.push(Window {
+            name: format!("bot restart {}", i + 1),
+            start: Duration::from_secs_f64(exited.max(0.0)),
+            end: Duration::from_secs_f64(started.max(0.0)),
+        });
+    }
     let buckets = crate::degradation::Buckets::new(crate::degradation::bucket_s(plan.planned_s));
     let mut replay = Replay::new(Judge::new(plan.rules.clone(), plan.sustained_s), windows, buckets);
     replay_seconds(dir, &rows, &mut replay)?;
@@ -227,8 +237,16 @@ fn read_story(dir: &Path) -> Result<Story, Error> {
                 let by = Interruption::from_name(name).unwrap_or(Interruption::Interrupt);
                 story.interrupted.get_or_insert((t_s, by));
             }
-            "bot_exited" => story.exits += 1,
-            "bot_started" if name == "restart" => story.restarts += 1,
+            "bot_exited" => {
+                story.exits += 1;
+                story.last_exit = Some(t_s);
+            }
+            "bot_started" if name == "restart" => {
+                story.restarts += 1;
+                if let Some(exited) = story.last_exit.take() {
+                    story.restarted.push((exited, t_s));
+                }
+            }
             "fault_start" => story.fault_names.push((t_s, name.to_string())),
             _ => {}
         }

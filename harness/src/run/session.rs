@@ -85,6 +85,8 @@ struct Load {
     seconds: Vec<recovery::Second>,
     /// How many seconds have been closed and written.
     closed: u64,
+    /// Each restart of the bot: when it exited and when it was started again (unix µs).
+    restarted: Vec<(u64, u64)>,
     /// The closed seconds folded into buckets for the degradation verdict.
     buckets: crate::degradation::Buckets,
     phases: Phases,
@@ -163,6 +165,7 @@ impl Session {
             resources: Resources::default(),
             seconds: Vec::new(),
             closed: 0,
+            restarted: Vec::new(),
             buckets: crate::degradation::Buckets::new(crate::degradation::bucket_s(schedule.duration().as_secs())),
             phases: Phases::default(),
             progress: Progress::default(),
@@ -534,6 +537,7 @@ impl Session {
                 *bot = Some(restarted);
                 self.load.restarts += 1;
                 self.load.awaiting_recovery = Some(now_us());
+                self.load.restarted.push((now, now_us()));
                 return self.event(now_us(), "bot_started", json!({"name": "restart", "restart": self.load.restarts}));
             }
         }
@@ -563,7 +567,9 @@ impl Session {
         };
         self.dir.row(&row)?;
         self.load.phases.add(row.phase, row.active_users, interval);
-        if first_second_judged(&self.scenario.faults).is_some_and(|first| interval.index >= first) {
+        // With --restart any second may come before a restart, whose recovery is judged on them.
+        let first = if self.restart { Some(0) } else { first_second_judged(&self.scenario.faults) };
+        if first.is_some_and(|first| interval.index >= first) {
             let p95_ms = percentiles.map(|p| p[1]);
             let answered = interval.answered;
             self.load.seconds.push(recovery::Second {
@@ -585,6 +591,19 @@ impl Session {
             self.dir.event(at, "slo_breach", json!({"slo": breach.rule, "observed": breach.observed}))?;
         }
         self.checkpoint()
+    }
+
+    /// How each fault window and each restart of the bot played out.
+    fn recoveries(&self) -> Vec<recovery::Recovery> {
+        let mut all = recoveries(&self.scenario.faults, &self.load.seconds, self.load.closed);
+        let since_start = |us: u64| Duration::from_micros(us.saturating_sub(self.load.t0_us));
+        for (i, &(exited, started)) in self.load.restarted.iter().enumerate() {
+            let (start, end) = (since_start(exited), since_start(started));
+            if start.as_secs() < self.load.closed {
+                all.push(recovery::judge(&format!("bot restart {}", i + 1), start, end, &self.load.seconds));
+            }
+        }
+        all
     }
 
     /// The degradation verdicts on the buckets so far (the run is over when this is asked).
@@ -665,7 +684,7 @@ impl Session {
             restarts: self.load.restarts,
             external_api: external_calls(&self.external),
             by_phase: self.load.phases.summarize(),
-            faults: recoveries(&self.scenario.faults, &self.load.seconds, self.load.closed),
+            faults: self.recoveries(),
             degradation,
         });
         let mut finished = complete_directory(self.dir.path(), &summary, notes)?;

@@ -178,3 +178,28 @@ fn a_starved_generator_is_inconclusive_not_a_slow_bot() {
     let report = std::fs::read_to_string(out.join("report.md")).unwrap();
     assert!(report.lines().nth(4).unwrap_or_default().starts_with("**The generator was saturated"), "{report}");
 }
+
+#[test]
+fn a_restarted_bot_settles_and_the_time_it_took_is_judged() {
+    let Some(_guard) = e2e() else { return };
+    let out = out_dir("restart");
+    // 20 actions a second; the bot exits after 300 updates (about 15 s in) and is restarted once more after 300
+    // more; each restart is judged like a fault window, from the new bot's start to the run settling again.
+    let body = "answer_timeout = \"3s\"\n[load]\nusers = 40\nduration = \"45s\"\n[pacing]\nmode = \"open\"\n\
+        rate_per_s = 20\n[[actions]]\nkind = \"text\"\ntext = \"hi\"\n[bot]\nenv = { TGLOAD_EXIT_AFTER = \"300\" }\n";
+    let output = tgload(&scenario(&out, body), &out, &["--restart"]);
+    assert!(matches!(output.status.code(), Some(0 | 99)), "{}", text(&output));
+    let s = summary(&out);
+    assert!(s["bot"]["restarts"].as_u64().unwrap() >= 1, "{s}");
+    let first = s["faults"].as_array().unwrap().iter().find(|f| f["name"] == "bot restart 1").cloned().unwrap();
+    assert_eq!(first["verdict"], "recovered", "{first}");
+    // The bundled bot starts and polls within a second or two; the first healthy window begins soon after.
+    assert!(first["seconds"].as_f64().is_some_and(|t| t < 8.0), "{first}");
+    assert!(first["start_s"].as_f64().is_some_and(|t| (10.0..20.0).contains(&t)), "{first}");
+    // tgload report judges the same restart from the events.
+    let report = std::process::Command::new(tgload_bin()).arg("report").arg(&out).output().unwrap();
+    assert_eq!(report.status.code(), Some(0), "{}", text(&report));
+    let rebuilt = summary(&out);
+    let again = rebuilt["faults"].as_array().unwrap().iter().find(|f| f["name"] == "bot restart 1").cloned().unwrap();
+    assert_eq!(again["verdict"], first["verdict"], "{again}");
+}
