@@ -117,6 +117,22 @@ pub fn judge(name: &str, start: Duration, end: Duration, seconds: &[Second]) -> 
     }
 }
 
+/// The load reductions of a stepped load: for each step followed by one with fewer users, the step's window,
+/// `[start, end)` from the load's start, named `load reduction after <label>`. Settling after it is "recovery
+/// time after load reduction": back to the band of the seconds before the heavier step.
+pub fn load_reductions(steps: &[(String, Duration, usize)]) -> Vec<(String, Duration, Duration)> {
+    let mut start = Duration::ZERO;
+    let mut windows = Vec::new();
+    for (i, (label, length, users)) in steps.iter().enumerate() {
+        let end = start + *length;
+        if steps.get(i + 1).is_some_and(|next| next.2 < *users) {
+            windows.push((format!("load reduction after {label}"), start, end));
+        }
+        start = end;
+    }
+    windows
+}
+
 /// More errors than the baseline's rate explains: P(X ≥ errors) < `ERROR_ALPHA` for X ~ Binomial(n, p0). With no
 /// errors in the baseline, any error is too many.
 fn too_many_errors(errors: u64, answered: u64, p0: f64) -> bool {
@@ -230,6 +246,16 @@ mod tests {
         // One second short of the hold: not yet.
         let r = judge("stall", Duration::from_secs(4), Duration::from_secs(5), &run[..13]);
         assert_eq!((r.verdict, r.seconds), (Verdict::NotRecovered, None), "{r:?}");
+    }
+
+    #[test]
+    fn a_heavier_step_followed_by_a_lighter_one_is_a_load_reduction() {
+        let s = Duration::from_secs;
+        let steps =
+            [("base".to_string(), s(15), 20), ("spike".to_string(), s(8), 150), ("after".to_string(), s(25), 20)];
+        assert_eq!(load_reductions(&steps), [("load reduction after spike".to_string(), s(15), s(23))]);
+        let rising = [("1k/s".to_string(), s(25), 1000), ("2k/s".to_string(), s(25), 2000)];
+        assert!(load_reductions(&rising).is_empty());
     }
 
     #[test]

@@ -29,6 +29,8 @@ struct Plan {
     late_tolerance_ms: f64,
     /// The cores of the machine the run was on.
     cpus: usize,
+    /// The steps: label, length (ramp and hold), users.
+    steps: Vec<(String, Duration, usize)>,
     /// Fault windows: start and duration in seconds.
     faults: Vec<(f64, f64)>,
     command: String,
@@ -77,6 +79,9 @@ pub fn run(dir: &Path) -> Result<Finished, Error> {
             end: Duration::from_secs_f64(start + duration),
         })
         .collect();
+    for (name, start, end) in crate::recovery::load_reductions(&plan.steps) {
+        windows.push(Window { name, start, end });
+    }
     for (i, &(exited, started)) in story.restarted.iter().enumerate() {
         windows.push(Window {
             name: format!("bot restart {}", i + 1),
@@ -194,7 +199,16 @@ fn read_plan(dir: &Path) -> Result<Plan, Error> {
         .get("command_line")
         .and_then(Value::as_array)
         .map_or(String::new(), |words| words.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(" "));
+    let steps = steps
+        .iter()
+        .map(|s| {
+            let label = s.get("label").and_then(Value::as_str).unwrap_or_default().to_string();
+            let length = Duration::from_secs_f64((secs(s, "ramp") + secs(s, "hold")).max(0.0));
+            (label, length, s.get("users").and_then(Value::as_u64).unwrap_or(0) as usize)
+        })
+        .collect();
     Ok(Plan {
+        steps,
         name: field("name")?.as_str().unwrap_or("scenario").to_string(),
         planned_s: planned.round() as u64,
         users,

@@ -62,6 +62,9 @@ pub(super) struct Session {
     webhook: bool,
     command: String,
     timeline: Timeline,
+    /// The first second a recovery may look at (a fault window's or a load reduction's baseline, any with
+    /// --restart); `None` when nothing will be judged, and no per-second record is kept.
+    judged_from: Option<u64>,
     load: Load,
 }
 
@@ -174,7 +177,16 @@ impl Session {
             callbacks_lost: 0,
         };
         let timeline = Timeline::new(&schedule, &scenario);
+        let steps: Vec<(String, Duration, usize)> =
+            scenario.steps.iter().map(|s| (s.label.clone(), s.ramp + s.hold, s.users)).collect();
+        let first_reduction =
+            recovery::load_reductions(&steps).iter().map(|w| w.1.as_secs().saturating_sub(recovery::BASELINE_S)).min();
+        let judged_from = match options.restart {
+            true => Some(0),
+            false => first_second_judged(&scenario.faults).into_iter().chain(first_reduction).min(),
+        };
         Session {
+            judged_from,
             scenario,
             schedule,
             timeline,
@@ -567,9 +579,7 @@ impl Session {
         };
         self.dir.row(&row)?;
         self.load.phases.add(row.phase, row.active_users, interval);
-        // With --restart any second may come before a restart, whose recovery is judged on them.
-        let first = if self.restart { Some(0) } else { first_second_judged(&self.scenario.faults) };
-        if first.is_some_and(|first| interval.index >= first) {
+        if self.judged_from.is_some_and(|first| interval.index >= first) {
             let p95_ms = percentiles.map(|p| p[1]);
             let answered = interval.answered;
             self.load.seconds.push(recovery::Second {
@@ -596,6 +606,11 @@ impl Session {
     /// How each fault window and each restart of the bot played out.
     fn recoveries(&self) -> Vec<recovery::Recovery> {
         let mut all = recoveries(&self.scenario.faults, &self.load.seconds, self.load.closed);
+        for (name, start, end) in self.load_reductions() {
+            if end.as_secs() <= self.load.closed {
+                all.push(recovery::judge(&name, start, end, &self.load.seconds));
+            }
+        }
         let since_start = |us: u64| Duration::from_micros(us.saturating_sub(self.load.t0_us));
         for (i, &(exited, started)) in self.load.restarted.iter().enumerate() {
             let (start, end) = (since_start(exited), since_start(started));
@@ -604,6 +619,13 @@ impl Session {
             }
         }
         all
+    }
+
+    /// The stepped load's reductions (a step followed by a lighter one), as disturbance windows.
+    fn load_reductions(&self) -> Vec<(String, Duration, Duration)> {
+        let steps: Vec<(String, Duration, usize)> =
+            self.scenario.steps.iter().map(|s| (s.label.clone(), s.ramp + s.hold, s.users)).collect();
+        recovery::load_reductions(&steps)
     }
 
     /// The degradation verdicts on the buckets so far (the run is over when this is asked).

@@ -192,3 +192,21 @@ fn a_bot_that_slows_down_over_the_run_is_degraded_and_a_steady_one_is_not() {
     }
     assert_ne!(verdict(&slowing, "goodput"), "degraded", "answers kept coming: {}", slowing["degradation"]);
 }
+
+#[test]
+fn recovery_after_a_load_spike_is_the_backlog_draining() {
+    let Some(_guard) = e2e() else { return };
+    // The bot answers at most 100 a second (one runtime thread, blocked 10 ms per update). 20/s for 15 s, a spike
+    // of 150/s for 8 s, then 20/s again: the spike leaves a backlog of about 8 × 50 = 400 updates, which drains at
+    // 100 − 20 = 80 a second, so the run settles about 5 s after the spike ends.
+    let body = "answer_timeout = \"20s\"\n[load]\nsteps = [{ label = \"base\", users = 20, hold = \"15s\" }, \
+        { label = \"spike\", users = 150, hold = \"8s\" }, { label = \"after\", users = 20, hold = \"30s\" }]\n\
+        [pacing]\nmode = \"open\"\nrate_per_s = 150\n[[actions]]\nkind = \"text\"\ntext = \"hi\"\n\
+        [bot]\nenv = { TGLOAD_BLOCK_MS = \"10\", TOKIO_WORKER_THREADS = \"1\" }\n";
+    let (_, s) = passing_run("spike", body);
+    let spike = s["faults"].as_array().unwrap().iter().find(|f| f["name"] == "load reduction after spike").cloned();
+    let spike = spike.unwrap_or_else(|| panic!("no load reduction judged: {s}"));
+    assert_eq!(spike["verdict"], "recovered", "{spike}");
+    assert!(spike["seconds"].as_f64().is_some_and(|t| (2.0..=12.0).contains(&t)), "about 5 s: {spike}");
+    assert!(spike["peak_p95_ms"].as_f64().is_some_and(|p| p > 1000.0), "the backlog showed: {spike}");
+}
