@@ -1,4 +1,4 @@
-//! The run's results: `summary.json` (schema_version 1, the contract with `charts` and `tgload compare`, see
+//! The run's results: `summary.json` (schema_version 2, the contract with `charts` and `tgload compare`, see
 //! `docs/run-directory.md`) and `report.md`, the same numbers for people. Built from the collector's totals,
 //! the resource samples and the SLO verdicts handed in; pure.
 
@@ -11,7 +11,8 @@ use crate::leak::{self, Leak};
 use crate::recovery::Recovery;
 use crate::slo::Verdict;
 
-pub const SCHEMA_VERSION: u32 = 1;
+/// 2 added the verdicts (generator, leak, degradation, settling recovery, first failed step, harness) to 1.
+pub const SCHEMA_VERSION: u32 = 2;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -1,4 +1,4 @@
-//! What `tgload compare` reads of a run directory: views of `summary.json` (schema_version 1) and `meta.json` with
+//! What `tgload compare` reads of a run directory: views of `summary.json` (schema_version 1 or 2) and `meta.json` with
 //! only the fields it compares, parsed from text into errors that name the file, line and column. The harness's
 //! own `summary::Summary` only serializes; this is the reading side, and it ignores every field it does not use,
 //! so a summary that gains fields stays readable. It does no I/O: `command` reads the files.
@@ -120,9 +120,10 @@ struct Version {
 pub fn parse_summary(path: &Path, text: &str) -> Result<Summary, Error> {
     let version: Version = serde_json::from_str(text).map_err(|e| malformed(path, &e))?;
     match version.schema_version {
-        Some(SUMMARY_SCHEMA_VERSION) => serde_json::from_str(text).map_err(|e| malformed(path, &e)),
+        // Version 2 only added keys (verdicts) to version 1: this view reads both.
+        Some(1..=SUMMARY_SCHEMA_VERSION) => serde_json::from_str(text).map_err(|e| malformed(path, &e)),
         Some(other) => Err(Error::Usage(format!(
-            "{}: schema_version {other}, but this tgload reads schema_version {SUMMARY_SCHEMA_VERSION}",
+            "{}: schema_version {other}, but this tgload reads schema_version 1 to {SUMMARY_SCHEMA_VERSION}",
             path.display()
         ))),
         None => Err(Error::Usage(format!("{}: no schema_version: not a tgload summary", path.display()))),

@@ -319,6 +319,8 @@ fn summaries_are_read_or_refused_with_file_line_and_column() {
         "latency_ms": {"p50": 1.0, "p95": 2.0, "p99": 3.0, "p999": 4.0, "max": 5.0, "mean": 1.5},
         "bot": {"rss_peak_mb": 50.0, "rss_drift_mb_per_h": null, "cpu_mean_pct": 3.0}}"#;
     check_summary(valid, "ok: smoke p95 2 drift None");
+    // Version 2 only added keys: it reads the same.
+    check_summary(&valid.replace("\"schema_version\": 1", "\"schema_version\": 2"), "ok: smoke p95 2 drift None");
     check_summary(
         &valid.replace("\"p95\": 2.0", "\"p95\": \"fast\""),
         "runs/a/summary.json:3:48: invalid type: string \"fast\", expected f64",
@@ -326,8 +328,8 @@ fn summaries_are_read_or_refused_with_file_line_and_column() {
     check_summary("{\"schema_version\": 1,\n  \"scenario\": }", "runs/a/summary.json:2:15: expected value");
     check_summary(r#"{"schema_version": 1, "scenario": "smoke"}"#, "runs/a/summary.json:1:42: missing field `status`");
     check_summary(
-        r#"{"schema_version": 2, "results": {}}"#,
-        "runs/a/summary.json: schema_version 2, but this tgload reads schema_version 1",
+        r#"{"schema_version": 3, "results": {}}"#,
+        "runs/a/summary.json: schema_version 3, but this tgload reads schema_version 1 to 2",
     );
     check_summary(r#"{"scenario": "smoke"}"#, "runs/a/summary.json: no schema_version: not a tgload summary");
     check_summary("", "runs/a/summary.json:1:0: EOF while parsing a value");

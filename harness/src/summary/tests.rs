@@ -123,7 +123,7 @@ fn json_has_the_documented_shape() {
     );
     assert_eq!(keys(&json["harness"]["leak"]), "ci95,floor_mb_per_h,points,reason,slope_mb_per_h,verdict,warm_up_min");
     assert_eq!(json["bot"]["leak"]["verdict"], "inconclusive", "a 4-second run cannot tell");
-    assert_eq!(json["schema_version"], 1);
+    assert_eq!(json["schema_version"], 2);
     assert_eq!(json["status"], "bot_crashed");
     assert_eq!(keys(&json["errors"]), "bot_api_error,bot_crashed,sent_late,timeout,transport");
     assert_eq!(keys(&json["latency_ms"]), "max,mean,p50,p95,p99,p999");

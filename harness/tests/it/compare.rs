@@ -164,11 +164,11 @@ fn a_missing_summary_is_bad_input_naming_the_file() {
 
 #[test]
 fn another_schema_version_or_malformed_json_is_bad_input() {
-    let (base, candidate) = two_runs("compare-schema", |s| s["schema_version"] = json!(2));
+    let (base, candidate) = two_runs("compare-schema", |s| s["schema_version"] = json!(3));
     let output = compare(&base, &candidate, &[]);
     assert_eq!(output.status.code(), Some(2), "{}", text(&output));
     let expected = format!(
-        "{}: schema_version 2, but this tgload reads schema_version 1",
+        "{}: schema_version 3, but this tgload reads schema_version 1 to 2",
         candidate.join("summary.json").display()
     );
     assert!(String::from_utf8_lossy(&output.stderr).contains(&expected), "{}", text(&output));

@@ -11,7 +11,7 @@ fn smoke_with_the_bundled_bot_writes_a_complete_run_directory() {
     let s = summary(&out);
     assert_eq!(
         (s["schema_version"].as_u64(), s["status"].as_str(), s["verdict"].as_str()),
-        (Some(1), Some("completed"), Some("pass"))
+        (Some(2), Some("completed"), Some("pass"))
     );
     let (sent, answered) = (s["actions"]["sent"].as_u64().unwrap(), s["actions"]["answered"].as_u64().unwrap());
     assert!(sent > 50, "{s}");
