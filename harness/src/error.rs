@@ -33,6 +33,16 @@ impl Error {
         move |source| Error::Io { context, source }
     }
 
+    /// The exit code of a command that failed with this: 128 + the signal for an interruption, 2 for bad usage or
+    /// input, 1 for anything else.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Error::Interrupted(by) => by.exit_code(),
+            e if e.is_usage() => 2,
+            _ => 1,
+        }
+    }
+
     /// True when the user got the input wrong (exit code 2) rather than the run failing (exit code 1).
     pub fn is_usage(&self) -> bool {
         matches!(self, Error::Scenario { .. } | Error::ReadScenario { .. } | Error::Usage(_))

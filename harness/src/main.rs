@@ -250,11 +250,7 @@ fn run(options: harness::Options) -> ExitCode {
         }
         Err(e) => {
             eprintln!("tgload: {e}");
-            ExitCode::from(match &e {
-                harness::Error::Interrupted(by) => by.exit_code(),
-                e if e.is_usage() => 2,
-                _ => 1,
-            })
+            ExitCode::from(e.exit_code())
         }
     }
 }
@@ -269,11 +265,7 @@ fn capacity(options: harness::capacity::command::Options) -> ExitCode {
         }
         Err(e) => {
             eprintln!("tgload capacity: {e}");
-            ExitCode::from(match &e {
-                harness::Error::Interrupted(by) => by.exit_code(),
-                e if e.is_usage() => 2,
-                _ => 1,
-            })
+            ExitCode::from(e.exit_code())
         }
     }
 }
@@ -287,7 +279,7 @@ fn report(dir: &std::path::Path) -> ExitCode {
         }
         Err(e) => {
             eprintln!("tgload report: {e}");
-            ExitCode::from(if e.is_usage() { 2 } else { 1 })
+            ExitCode::from(e.exit_code())
         }
     }
 }

@@ -1,3 +1,6 @@
+//! The capacity search against simulated bots of known capacity (and generators of known limits), and the probe
+//! judge and Mann-Kendall on series whose answer is known.
+
 use super::*;
 
 /// A probe of a bot that keeps up with `capacity` actions a second, on a generator that keeps up with

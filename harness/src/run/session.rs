@@ -12,28 +12,26 @@ use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 
 use super::resources::Resources;
-use super::setup::{create_groups, free_port, start_services, wait_exit, wait_ready};
+use super::setup::{create_groups, start_services, wait_exit};
 use super::timeline::Timeline;
-use super::wrapup::{complete_directory, external_calls, first_second_judged, recoveries, write_failed};
-use super::{Finished, Options, TOKEN};
-use crate::bot::{self, Bot, Launch, Program, Surroundings};
-use crate::collector::{ActionResult, Collector, Interval, Outcome};
+use super::wrapup::{complete_directory, external_calls, first_second_judged, write_failed};
+use super::{Finished, Options};
+use crate::bot::{Bot, Launch, Program};
+use crate::collector::{ActionResult, Collector, Outcome};
 use crate::control::{Control, FaultWindow};
 use crate::driver::{self, now_us, Driver};
 use crate::error::Error;
 use crate::progress::{self, Progress};
 use crate::recovery;
-use crate::rundir::{Row, RunDir};
+use crate::rundir::RunDir;
 use crate::sampler::{self, BotPid, Sample};
 use crate::scenario::Scenario;
 use crate::schedule::Schedule;
 use crate::services::Mock;
 use crate::signals::{Interruption, Signals};
 use crate::slo::Judge;
-use crate::summary::{Breakdown, Checkpoint, Inputs, Notes, Phases, Status, Summary};
+use crate::summary::{Breakdown, Inputs, Notes, Phases, Status, Summary};
 
-/// How often a crashing bot is restarted before the run gives up on it.
-const MAX_RESTARTS: u32 = 10;
 /// Results queued between the users and the loop; a full queue slows the users (and shows as lateness).
 const RESULT_QUEUE: usize = 65_536;
 
@@ -62,6 +60,8 @@ pub(super) struct Session {
     webhook: bool,
     command: String,
     timeline: Timeline,
+    /// The stepped load's reductions (a step followed by a lighter one), judged like fault windows.
+    reductions: Vec<(String, Duration, Duration)>,
     /// The first second a recovery may look at (a fault window's or a load reduction's baseline, any with
     /// --restart); `None` when nothing will be judged, and no per-second record is kept.
     judged_from: Option<u64>,
@@ -179,13 +179,14 @@ impl Session {
         let timeline = Timeline::new(&schedule, &scenario);
         let steps: Vec<(String, Duration, usize)> =
             scenario.steps.iter().map(|s| (s.label.clone(), s.ramp + s.hold, s.users)).collect();
-        let first_reduction =
-            recovery::load_reductions(&steps).iter().map(|w| w.1.as_secs().saturating_sub(recovery::BASELINE_S)).min();
+        let reductions = recovery::load_reductions(&steps);
+        let first_reduction = reductions.iter().map(|w| w.1.as_secs().saturating_sub(recovery::BASELINE_S)).min();
         let judged_from = match options.restart {
             true => Some(0),
             false => first_second_judged(&scenario.faults).into_iter().chain(first_reduction).min(),
         };
         Session {
+            reductions,
             judged_from,
             scenario,
             schedule,
@@ -201,39 +202,6 @@ impl Session {
             command: options.command_line.join(" "),
             load,
         }
-    }
-
-    /// Starts the bot and waits until it polls (or has set its webhook).
-    async fn launch_bot(&mut self, signals: &mut Signals) -> Result<Bot, Error> {
-        self.control.register_bot().await?;
-        self.launch.supervisor =
-            std::env::current_exe().map_err(|e| Error::Bot(format!("cannot locate tgload itself: {e}")))?;
-        if let Program::Bundled(path) = &mut self.launch.program {
-            *path = bot::bundled_path()?;
-        }
-        let webhook = if self.webhook { Some(free_port()?) } else { None };
-        let webhook_url = webhook.map(|port| format!("http://127.0.0.1:{port}/webhook"));
-        self.launch.env = bot::environment(&Surroundings {
-            mock_url: &self.mock.url,
-            token: TOKEN,
-            external_api_url: Some(&self.external.uri()),
-            database_path: &self.dir.path().join("bot.sqlite"),
-            webhook: webhook_url.as_deref().zip(webhook),
-            extra: &self.scenario.bot.env,
-        });
-        let mut bot = Bot::spawn(&self.launch, &self.bot_pid)?;
-        let (name, command) = match &self.launch.program {
-            Program::Bundled(path) => ("bundled bot", path.display().to_string()),
-            Program::Shell(line) => ("bot command", line.clone()),
-        };
-        self.event(now_us(), "bot_started", json!({"name": name, "command": command}))?;
-        wait_ready(&self.control, &mut bot, self.webhook, signals).await.map_err(|e| match e {
-            Error::Bot(m) => {
-                Error::Bot(format!("{m}; last lines of bot.stderr.log:\n{}", bot::tail(&self.launch.stderr, 20)))
-            }
-            other => other,
-        })?;
-        Ok(bot)
     }
 
     fn event(&mut self, at_us: u64, kind: &str, fields: serde_json::Value) -> Result<(), Error> {
@@ -534,117 +502,6 @@ impl Session {
         }
     }
 
-    fn on_bot_exit(&mut self, how: String, bot: &mut Option<Bot>, stop: &watch::Sender<bool>) -> Result<(), Error> {
-        let now = now_us();
-        *bot = None;
-        self.bot_pid.store(0, std::sync::atomic::Ordering::Relaxed);
-        self.load.exits += 1;
-        self.load.collector.bot_down(now);
-        self.event(now, "bot_exited", json!({"name": how}))?;
-        if self.load.stopping.is_some() {
-            return Ok(());
-        }
-        if self.restart && self.load.restarts < MAX_RESTARTS {
-            if let Ok(restarted) = Bot::spawn(&self.launch, &self.bot_pid) {
-                *bot = Some(restarted);
-                self.load.restarts += 1;
-                self.load.awaiting_recovery = Some(now_us());
-                self.load.restarted.push((now, now_us()));
-                return self.event(now_us(), "bot_started", json!({"name": "restart", "restart": self.load.restarts}));
-            }
-        }
-        self.load.status = Status::BotCrashed;
-        self.stop(stop);
-        Ok(())
-    }
-
-    /// Writes one closed second: its timeseries row, its latency intervals, and any SLO breach it begins.
-    fn write_interval(&mut self, interval: &Interval) -> Result<(), Error> {
-        let middle = Duration::from_millis(interval.index * 1000 + 500);
-        let e2e = &interval.e2e;
-        let percentiles = (!e2e.is_empty()).then(|| [0.50, 0.95, 0.99].map(|q| e2e.value_at_quantile(q) as f64 / 1e3));
-        let bot = self.load.resources.take_second(interval.index);
-        // Once the load has stopped, no user is active whatever the plan said.
-        let stopped = self.load.stopping.is_some_and(|(_, at)| self.load.t0_us + interval.index * 1_000_000 >= at);
-        let row = Row {
-            t_s: interval.index + 1,
-            phase: self.schedule.phase(middle),
-            active_users: if stopped { 0 } else { self.schedule.active_users(middle) },
-            sent: interval.sent,
-            answered: interval.answered,
-            errors: interval.errors,
-            errors_by: interval.errors_by,
-            percentiles_ms: percentiles,
-            bot,
-        };
-        self.dir.row(&row)?;
-        self.load.phases.add(row.phase, row.active_users, interval);
-        if self.judged_from.is_some_and(|first| interval.index >= first) {
-            let p95_ms = percentiles.map(|p| p[1]);
-            let answered = interval.answered;
-            self.load.seconds.push(recovery::Second {
-                index: interval.index,
-                p95_ms,
-                answered,
-                errors: interval.errors,
-            });
-        }
-        self.load.closed = interval.index + 1;
-        let good = interval.answered.saturating_sub(interval.errors_by.bot_api_error + interval.errors_by.sent_late);
-        self.load.buckets.add(interval.index, &interval.e2e, interval.answered, good, bot.map(|b| b.1));
-        self.dir.latency(
-            interval.index,
-            &[("e2e", &interval.e2e), ("service", &interval.service), ("queue", &interval.queue)],
-        )?;
-        let at = self.load.t0_us + (interval.index + 1) * 1_000_000;
-        for breach in self.load.judge.observe_second(&interval.window()) {
-            self.dir.event(at, "slo_breach", json!({"slo": breach.rule, "observed": breach.observed}))?;
-        }
-        self.checkpoint()
-    }
-
-    /// How each fault window and each restart of the bot played out.
-    fn recoveries(&self) -> Vec<recovery::Recovery> {
-        let mut all = recoveries(&self.scenario.faults, &self.load.seconds, self.load.closed);
-        for (name, start, end) in self.load_reductions() {
-            if end.as_secs() <= self.load.closed {
-                all.push(recovery::judge(&name, start, end, &self.load.seconds));
-            }
-        }
-        let since_start = |us: u64| Duration::from_micros(us.saturating_sub(self.load.t0_us));
-        for (i, &(exited, started)) in self.load.restarted.iter().enumerate() {
-            let (start, end) = (since_start(exited), since_start(started));
-            if start.as_secs() < self.load.closed {
-                all.push(recovery::judge(&format!("bot restart {}", i + 1), start, end, &self.load.seconds));
-            }
-        }
-        all
-    }
-
-    /// The stepped load's reductions (a step followed by a lighter one), as disturbance windows.
-    fn load_reductions(&self) -> Vec<(String, Duration, Duration)> {
-        let steps: Vec<(String, Duration, usize)> =
-            self.scenario.steps.iter().map(|s| (s.label.clone(), s.ramp + s.hold, s.users)).collect();
-        recovery::load_reductions(&steps)
-    }
-
-    /// The degradation verdicts on the buckets so far (the run is over when this is asked).
-    fn degradation(&mut self) -> Vec<crate::degradation::Degradation> {
-        let buckets = std::mem::replace(&mut self.load.buckets, crate::degradation::Buckets::new(1));
-        let (bucket_s, buckets) = buckets.finish();
-        crate::degradation::judge(bucket_s, &buckets, crate::degradation::DEFAULT_BUDGET_PCT)
-    }
-
-    /// Rewrites `checkpoint.json`: what `tgload report` needs beyond the per-second files, as of the last row.
-    fn checkpoint(&self) -> Result<(), Error> {
-        let checkpoint = Checkpoint {
-            through_s: self.load.closed,
-            breakdown: Breakdown::of(self.load.collector.totals()),
-            external_api: external_calls(&self.external),
-        };
-        self.dir.write_file("checkpoint.json", &serde_json::to_vec(&checkpoint).unwrap_or_default())
-    }
-
     /// Stops what still runs and completes the directory. A write that fails here (a full disk) does not stop
     /// the rest: the summary is still written if it can be, with status `error` and the failure named.
     async fn finish(mut self, bot: Option<Bot>) -> Result<Finished, Error> {
@@ -715,3 +572,6 @@ impl Session {
         Ok(finished)
     }
 }
+
+mod bot_life;
+mod closing;
