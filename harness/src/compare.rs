@@ -1,6 +1,9 @@
-//! `tgload compare`: two runs side by side, metric by metric, each judged `better`, `worse` or `same` against a
-//! relative threshold and an absolute noise floor. This module and `markdown` are pure: they read no file and no
-//! clock. `input` is the reading side of `summary.json` and `meta.json`; `command` does the reading and writing.
+//! `tgload compare`: two sides, each one run or a set of repeats, metric by metric. The run is the unit of
+//! replication: each metric's shift comes with a 95 % interval over runs (`shift`), and is judged `worse`, `better`,
+//! `same` (equivalent within the margin) or `inconclusive` (the interval straddles the margin, or a side has one
+//! run), with the repeats that would decide it. Only the gated metrics decide the exit code. This module and
+//! `markdown` are pure: they read no file and no clock. `input` is the reading side of `summary.json` and
+//! `meta.json`; `command` does the reading and writing.
 
 pub mod command;
 pub mod input;
@@ -10,12 +13,14 @@ use std::fmt;
 
 use serde::Serialize;
 
+pub use crate::shift::Better;
+use crate::shift::{self, Estimate};
 pub use command::{run, Options, Outcome};
-pub use input::{Meta, Run, Summary};
+pub use input::{Meta, Run, Steady, Summary};
 pub use markdown::{markdown, Charts};
 
 /// The version of `compare.json`'s shape (`docs/run-directory.md`).
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 
 // Noise floors: an absolute change smaller than these is `same`, whatever its relative size, because two runs of
 // the same build differ by about this much and a small base makes a large ratio out of nothing (0.3 → 0.6 ms is
@@ -24,8 +29,9 @@ pub const SCHEMA_VERSION: u32 = 1;
 /// Latency is timed to the microsecond, but the due-time timer, the scheduler and HdrHistogram's 3 significant
 /// digits move percentiles by fractions of a millisecond between identical runs on a shared machine.
 pub const LATENCY_FLOOR_MS: f64 = 1.0;
-/// In percentage points: 0.01 pp is one error in 10,000 actions, about what a timeout at a run's very end adds.
-pub const ERROR_RATE_FLOOR_PP: f64 = 0.01;
+/// In percentage points: 0.1 pp is one error in 1,000 actions. Under it a change is not worth failing a night
+/// for: a timeout or two at a run's very end move a short run's rate by about that much.
+pub const ERROR_RATE_FLOOR_PP: f64 = 0.1;
 /// Answers per second: the last second's answers and the measured duration move it a little between runs of one
 /// schedule.
 pub const THROUGHPUT_FLOOR_PER_S: f64 = 0.5;
@@ -64,6 +70,11 @@ impl Threshold {
         Ok(Threshold(value / scale))
     }
 
+    /// A threshold from a fraction recorded earlier (a scenario's `[compare] threshold`), if it is one.
+    pub fn from_fraction(fraction: f64) -> Option<Threshold> {
+        (fraction.is_finite() && (0.0..=1.0).contains(&fraction)).then_some(Threshold(fraction))
+    }
+
     pub fn fraction(self) -> f64 {
         self.0
     }
@@ -76,21 +87,15 @@ impl fmt::Display for Threshold {
     }
 }
 
-/// Which way a metric improves.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Better {
-    Lower,
-    Higher,
-}
-
-/// The judgement of one metric, and of the whole comparison (`worse` if any metric is, else `better` if any is).
+/// The judgement of one metric, and of the whole comparison.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Verdict {
     Better,
     Worse,
     Same,
+    /// The interval straddles the margin, a side has a single run, or the two sides are not like for like.
+    Inconclusive,
     /// A value is missing on one side (a drift too short to estimate): nothing to judge, never an alarm.
     #[serde(rename = "n/a")]
     NotComparable,
@@ -103,7 +108,17 @@ impl Verdict {
             Verdict::Better => "better",
             Verdict::Worse => "worse",
             Verdict::Same => "same",
+            Verdict::Inconclusive => "inconclusive",
             Verdict::NotComparable => "n/a",
+        }
+    }
+
+    fn of(verdict: shift::Verdict) -> Verdict {
+        match verdict {
+            shift::Verdict::Better => Verdict::Better,
+            shift::Verdict::Worse => Verdict::Worse,
+            shift::Verdict::Same => Verdict::Same,
+            shift::Verdict::Inconclusive => Verdict::Inconclusive,
         }
     }
 }
@@ -126,36 +141,45 @@ pub enum Unit {
     Seconds,
 }
 
-/// One metric of `summary.json` that is compared.
+/// One metric that is compared: its key (its path in `summary.json`, and the name `--gate` uses), and each run's
+/// samples of it.
 struct Metric {
-    /// Its path in `summary.json`.
     key: &'static str,
     label: &'static str,
     unit: Unit,
     better: Better,
     floor: f64,
-    value: fn(&Summary) -> Option<f64>,
+    samples: fn(&Run) -> Vec<f64>,
 }
 
-const fn latency(key: &'static str, label: &'static str, value: fn(&Summary) -> Option<f64>) -> Metric {
-    Metric { key, label, unit: Unit::Ms, better: Better::Lower, floor: LATENCY_FLOOR_MS, value }
+/// A steady-state percentile: each steady second's value, or the whole run's when it has no steady second.
+const fn latency(key: &'static str, label: &'static str, samples: fn(&Run) -> Vec<f64>) -> Metric {
+    Metric { key, label, unit: Unit::Ms, better: Better::Lower, floor: LATENCY_FLOOR_MS, samples }
 }
 
-/// The whole-run metrics, in the table's order.
+fn steady_or(seconds: &[f64], whole_run: f64) -> Vec<f64> {
+    if seconds.is_empty() {
+        vec![whole_run]
+    } else {
+        seconds.to_vec()
+    }
+}
+
+/// The metrics, in the table's order.
 const METRICS: [Metric; 10] = [
-    latency("latency_ms.p50", "latency p50", |s| Some(s.latency_ms.p50)),
-    latency("latency_ms.p95", "latency p95", |s| Some(s.latency_ms.p95)),
-    latency("latency_ms.p99", "latency p99", |s| Some(s.latency_ms.p99)),
-    latency("latency_ms.p999", "latency p99.9", |s| Some(s.latency_ms.p999)),
-    latency("latency_ms.max", "latency max", |s| Some(s.latency_ms.max)),
+    latency("latency_ms.p50", "latency p50", |r| steady_or(&r.steady.p50, r.summary.latency_ms.p50)),
+    latency("latency_ms.p95", "latency p95", |r| steady_or(&r.steady.p95, r.summary.latency_ms.p95)),
+    latency("latency_ms.p99", "latency p99", |r| steady_or(&r.steady.p99, r.summary.latency_ms.p99)),
+    latency("latency_ms.p999", "latency p99.9", |r| vec![r.summary.latency_ms.p999]),
+    latency("latency_ms.max", "latency max", |r| vec![r.summary.latency_ms.max]),
     Metric {
         key: "error_rate",
         label: "error rate",
         unit: Unit::Percent,
         better: Better::Lower,
         floor: ERROR_RATE_FLOOR_PP,
-        // summary.json holds a fraction; the comparison is in percent, so that its delta is in percentage points.
-        value: |s| Some(s.error_rate * 100.0),
+        // summary.json holds a fraction; the comparison is in percent, so that its shift is in percentage points.
+        samples: |r| vec![r.summary.error_rate * 100.0],
     },
     Metric {
         key: "throughput_per_s",
@@ -163,7 +187,7 @@ const METRICS: [Metric; 10] = [
         unit: Unit::PerSecond,
         better: Better::Higher,
         floor: THROUGHPUT_FLOOR_PER_S,
-        value: |s| Some(s.throughput_per_s),
+        samples: |r| vec![r.summary.throughput_per_s],
     },
     Metric {
         key: "bot.rss_peak_mb",
@@ -171,7 +195,7 @@ const METRICS: [Metric; 10] = [
         unit: Unit::Mb,
         better: Better::Lower,
         floor: RSS_FLOOR_MB,
-        value: |s| Some(s.bot.rss_peak_mb),
+        samples: |r| vec![r.summary.bot.rss_peak_mb],
     },
     Metric {
         key: "bot.rss_drift_mb_per_h",
@@ -179,7 +203,7 @@ const METRICS: [Metric; 10] = [
         unit: Unit::MbPerHour,
         better: Better::Lower,
         floor: DRIFT_FLOOR_MB_PER_H,
-        value: |s| s.bot.rss_drift_mb_per_h,
+        samples: |r| r.summary.bot.rss_drift_mb_per_h.into_iter().collect(),
     },
     Metric {
         key: "bot.cpu_mean_pct",
@@ -187,28 +211,82 @@ const METRICS: [Metric; 10] = [
         unit: Unit::Percent,
         better: Better::Lower,
         floor: CPU_FLOOR_PCT,
-        value: |s| Some(s.bot.cpu_mean_pct),
+        samples: |r| vec![r.summary.bot.cpu_mean_pct],
     },
 ];
 
-/// The per-action metric: end-to-end p95 of each action both runs have (`compare` reads it from `by_action`).
-const ACTION_P95: Metric = latency("by_action.latency_ms.p95", "p95", |_| None);
+/// The per-action metric: end-to-end p95 of each action both sides have (read from `by_action`).
+const ACTION_P95: Metric = latency("by_action.latency_ms.p95", "p95", |_| Vec::new());
 
-/// The per-fault metric: the recovery time after each fault window both runs had (`compare` reads it from
-/// `faults`). A bot that did not recover has no value, which `Row::new` ranks below every recovery.
+/// The per-fault metric: the recovery time after each fault window both sides had (read from `faults`).
 const FAULT_RECOVERY: Metric = Metric {
     key: "faults.recovery_s",
     label: "recovery",
     unit: Unit::Seconds,
     better: Better::Lower,
     floor: RECOVERY_FLOOR_S,
-    value: |_| None,
+    samples: |_| Vec::new(),
 };
+
+/// The metrics gated when neither the command line nor the scenario's `[compare]` says.
+pub const DEFAULT_GATE: [&str; 3] = ["latency_ms.p95", "latency_ms.p99", "error_rate"];
+
+/// Every key `--gate` and `[compare] gate` accept.
+pub fn metric_keys() -> Vec<&'static str> {
+    METRICS.iter().map(|m| m.key).chain([ACTION_P95.key, FAULT_RECOVERY.key]).collect()
+}
+
+/// Checks gate names against the metrics, naming the unknown one and the known ones.
+pub fn check_gate(gate: &[String]) -> Result<(), String> {
+    let known = metric_keys();
+    match gate.iter().find(|g| !known.contains(&g.as_str())) {
+        Some(unknown) => Err(format!("`{unknown}` is not a compared metric; known: {}", known.join(", "))),
+        None => Ok(()),
+    }
+}
+
+/// What a comparison judges against: the relative margin, which metrics decide the exit code, and whether two
+/// sides that are not like for like still gate.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Settings {
+    pub threshold: Threshold,
+    pub gate: Vec<String>,
+    pub allow_mismatch: bool,
+}
+
+impl Default for Settings {
+    fn default() -> Settings {
+        Settings {
+            threshold: Threshold::DEFAULT,
+            gate: DEFAULT_GATE.iter().map(|g| g.to_string()).collect(),
+            allow_mismatch: false,
+        }
+    }
+}
+
+/// One side of a comparison: a run directory, or a repeats directory and its runs.
+#[derive(Debug, Clone, Default)]
+pub struct Side {
+    /// The directory as given on the command line.
+    pub dir: String,
+    pub runs: Vec<Run>,
+}
+
+impl Side {
+    /// A side of one run.
+    pub fn single(run: Run) -> Side {
+        Side { dir: run.dir.clone(), runs: vec![run] }
+    }
+
+    fn first(&self) -> &Run {
+        &self.runs[0]
+    }
+}
 
 /// One line of the comparison.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Row {
-    /// The metric's path in `summary.json`, e.g. `latency_ms.p95` or `by_action.latency_ms.p95`.
+    /// The metric's key, e.g. `latency_ms.p95` or `by_action.latency_ms.p95`.
     pub metric: &'static str,
     /// The action, for a `by_action` metric; the fault window's name, for a `faults` one.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -216,94 +294,117 @@ pub struct Row {
     pub label: String,
     pub unit: Unit,
     pub better: Better,
-    /// The absolute change under which the verdict is `same`, in `unit`.
+    /// Whether this row decides the exit code.
+    pub gated: bool,
+    /// The absolute change under which a shift is never more than `same`, in `unit`.
     pub floor: f64,
+    /// The margin of equivalence: the threshold of the base, or the floor if larger, in `unit`.
+    pub margin: Option<f64>,
+    /// The median over the side's runs of each run's median sample.
     pub base: Option<f64>,
     pub candidate: Option<f64>,
-    /// `candidate - base`, in `unit` (percentage points for percentages).
+    /// The Hodges-Lehmann shift `candidate − base` over runs, in `unit` (percentage points for percentages).
     pub delta: Option<f64>,
-    /// `delta / base` as a fraction; `None` when a value is missing or the base is 0 and the candidate is not.
+    /// Its 95 % interval, in `unit`.
+    pub delta_ci: Option<[f64; 2]>,
+    /// `delta / base` and its interval as fractions; `None` when a value is missing or the base is 0.
     pub relative: Option<f64>,
+    pub relative_ci: Option<[f64; 2]>,
     pub verdict: Verdict,
+    /// For an `inconclusive` row: the runs per side that would likely decide it (`null`: too many to say).
+    pub repeats_needed: Option<usize>,
+}
+
+/// The data of one row before it is judged.
+struct Sides<'a> {
+    metric: &'a Metric,
+    action: Option<&'a str>,
+    base: Vec<Vec<f64>>,
+    candidate: Vec<Vec<f64>>,
 }
 
 impl Row {
-    fn new(metric: &Metric, action: Option<&str>, base: Option<f64>, candidate: Option<f64>, t: Threshold) -> Row {
-        let delta = base.zip(candidate).map(|(b, c)| c - b);
+    fn new(data: Sides<'_>, settings: &Settings) -> Row {
+        let Sides { metric, action, base, candidate } = data;
+        let center = |runs: &[Vec<f64>]| {
+            let mut medians = shift::run_medians(runs);
+            (!medians.is_empty()).then(|| shift::median_in_place(&mut medians))
+        };
+        let (b, c) = (center(&base), center(&candidate));
+        let margin = b.map(|b| (settings.threshold.fraction() * b.abs()).max(metric.floor));
+        let estimate = shift::estimate(&base, &candidate, seed(metric.key, action));
+        let runs = base.len().min(candidate.len());
+        let judgement = estimate.zip(margin).map(|(e, m)| shift::judge(&e, m, metric.better, runs));
+        let relative = |v: f64| b.filter(|b| *b != 0.0).map(|b| v / b.abs());
         Row {
             metric: metric.key,
             action: action.map(str::to_string),
             label: action.map_or_else(|| metric.label.to_string(), |a| format!("`{a}` {}", metric.label)),
             unit: metric.unit,
             better: metric.better,
+            gated: settings.gate.iter().any(|g| g == metric.key),
             floor: metric.floor,
-            base,
-            candidate,
-            delta,
-            relative: base.zip(candidate).and_then(|(b, c)| relative(b, c)),
-            verdict: match (metric.key == FAULT_RECOVERY.key, base, candidate) {
-                // A missing recovery means the bot never recovered: the worst value there is, not an unknown one.
-                (true, Some(_), None) => Verdict::Worse,
-                (true, None, Some(_)) => Verdict::Better,
-                (true, None, None) => Verdict::Same,
-                _ => judge(base, candidate, metric.better, metric.floor, t),
-            },
+            margin,
+            base: b,
+            candidate: c,
+            delta: estimate.map(|e| e.shift),
+            delta_ci: estimate.map(|e| [e.low, e.high]),
+            relative: estimate.and_then(|e| relative(e.shift)),
+            relative_ci: estimate
+                .and_then(|Estimate { low, high, .. }| relative(low).zip(relative(high)).map(|(l, h)| [l, h])),
+            verdict: judgement.map_or(Verdict::NotComparable, |j| Verdict::of(j.verdict)),
+            repeats_needed: judgement.and_then(|j| j.repeats_needed),
         }
     }
-}
 
-/// Judges one metric: `same` when the change is under the noise floor or within the threshold, else `better` or
-/// `worse` by the metric's direction. A base of 0 makes any change above the floor exceed every threshold.
-pub fn judge(base: Option<f64>, candidate: Option<f64>, better: Better, floor: f64, threshold: Threshold) -> Verdict {
-    let (Some(base), Some(candidate)) = (base, candidate) else {
-        return Verdict::NotComparable;
-    };
-    let delta = candidate - base;
-    if delta.abs() < floor || relative(base, candidate).is_some_and(|r| r.abs() <= threshold.0) {
-        return Verdict::Same;
-    }
-    let improved = match better {
-        Better::Lower => delta < 0.0,
-        Better::Higher => delta > 0.0,
-    };
-    if improved {
-        Verdict::Better
-    } else {
-        Verdict::Worse
+    /// A row whose value is missing on a side for a reason that ranks it, such as a bot that never recovered.
+    fn ranked(metric: &Metric, action: &str, verdict: Verdict, settings: &Settings) -> Row {
+        let data = Sides { metric, action: Some(action), base: Vec::new(), candidate: Vec::new() };
+        Row { verdict, ..Row::new(data, settings) }
     }
 }
 
-fn relative(base: f64, candidate: f64) -> Option<f64> {
-    if base == 0.0 {
-        (candidate == 0.0).then_some(0.0)
-    } else {
-        Some((candidate - base) / base.abs())
-    }
+/// A seed per row, so that each row's bootstrap is repeatable and independent of the others.
+fn seed(key: &str, action: Option<&str>) -> u64 {
+    // FNV-1a: stable across builds, unlike std's hasher.
+    let bytes = key.bytes().chain([0]).chain(action.unwrap_or("").bytes());
+    bytes.fold(0xcbf2_9ce4_8422_2325, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
 }
 
-/// Which run a side of the comparison is.
+/// Which side a comparison's side is.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Identity {
-    /// The run directory as given on the command line.
+    /// The directory as given on the command line.
     pub dir: String,
+    /// How many runs the side has (1 for a run directory).
+    pub runs: usize,
     pub scenario: String,
+    /// `completed` when every run completed, else the first other status.
     pub status: String,
+    /// The mean of the runs' durations.
     pub duration_s: f64,
-    /// From `meta.json`; `None` when it is missing or the run was outside a git checkout.
+    /// From `meta.json` of the first run; `None` when it is missing or the run was outside a git checkout.
     pub commit: Option<String>,
     pub scenario_sha256: Option<String>,
+    pub cpu_model: Option<String>,
+    pub tgload_version: Option<String>,
 }
 
 impl Identity {
-    fn of(run: &Run) -> Identity {
-        let meta = run.meta.as_ref();
+    fn of(side: &Side) -> Identity {
+        let meta = side.first().meta.as_ref();
+        let status = side.runs.iter().map(|r| &r.summary.status).find(|s| *s != "completed");
+        let duration = side.runs.iter().map(|r| r.summary.duration_s).sum::<f64>() / side.runs.len() as f64;
         Identity {
-            dir: run.dir.clone(),
-            scenario: run.summary.scenario.clone(),
-            status: run.summary.status.clone(),
-            duration_s: run.summary.duration_s,
+            dir: side.dir.clone(),
+            runs: side.runs.len(),
+            scenario: side.first().summary.scenario.clone(),
+            status: status.cloned().unwrap_or_else(|| "completed".into()),
+            duration_s: duration,
             commit: meta.and_then(|m| m.commit.clone()),
             scenario_sha256: meta.and_then(|m| m.scenario_sha256.clone()),
+            cpu_model: meta.and_then(|m| m.machine.cpu_model.clone()),
+            tgload_version: meta.and_then(|m| m.tgload_version.clone()),
         }
     }
 }
@@ -315,14 +416,23 @@ pub struct Comparison {
     pub base: Identity,
     pub candidate: Identity,
     pub threshold: Threshold,
-    /// Whether both runs ran the same load: `None` when a `meta.json` is missing and it cannot be told.
+    pub gate: Vec<String>,
+    /// Whether both sides ran the same load: `None` when a `meta.json` is missing and it cannot be told.
     pub same_scenario: Option<bool>,
-    /// Why the two runs are not like for like (another scenario, a run that did not complete), shown first.
+    /// Why the two sides are not like for like (another scenario, CPU or tgload), shown first. Any of these
+    /// stops the gating unless `allow_mismatch`.
+    pub mismatches: Vec<String>,
+    /// Other cautions: a run that did not complete, a side of one run.
     pub warnings: Vec<String>,
+    /// Whether the gated rows decide the verdict: false when the sides are not like for like and the mismatch
+    /// was not allowed.
+    pub gating: bool,
     pub rows: Vec<Row>,
-    /// Actions one run has and the other does not: not compared.
+    /// Actions one side has and the other does not: not compared.
     pub only_in_base: Vec<String>,
     pub only_in_candidate: Vec<String>,
+    /// Over the gated rows: `worse` if one is, else `inconclusive` if one is (or gating is off), else `better` if
+    /// one is, else `same`.
     pub verdict: Verdict,
 }
 
@@ -331,37 +441,56 @@ impl Comparison {
     pub fn count(&self, verdict: Verdict) -> usize {
         self.rows.iter().filter(|r| r.verdict == verdict).count()
     }
+
+    /// 0 when no gated metric is worse, 99 when one is, 98 when one is inconclusive (or the sides are not like
+    /// for like).
+    pub fn exit_code(&self) -> u8 {
+        match self.verdict {
+            Verdict::Worse => 99,
+            Verdict::Inconclusive => 98,
+            _ => 0,
+        }
+    }
 }
 
-/// Compares `candidate` with `base`.
-pub fn compare(base: &Run, candidate: &Run, threshold: Threshold) -> Comparison {
-    let (b, c) = (&base.summary, &candidate.summary);
-    let mut rows: Vec<Row> = METRICS.iter().map(|m| Row::new(m, None, (m.value)(b), (m.value)(c), threshold)).collect();
-    for action in &b.by_action {
-        if let Some(other) = c.by_action.iter().find(|o| o.action == action.action) {
-            let (p95, other_p95) = (Some(action.latency_ms.p95), Some(other.latency_ms.p95));
-            rows.push(Row::new(&ACTION_P95, Some(&action.action), p95, other_p95, threshold));
-        }
-    }
-    for fault in &b.faults {
-        if let Some(other) = c.faults.iter().find(|o| o.name == fault.name) {
-            rows.push(Row::new(&FAULT_RECOVERY, Some(&fault.name), fault.recovery_s, other.recovery_s, threshold));
-        }
-    }
+/// Compares `candidate` with `base`. Both sides have at least one run.
+pub fn compare(base: &Side, candidate: &Side, settings: &Settings) -> Comparison {
+    let mut rows: Vec<Row> = METRICS
+        .iter()
+        .map(|metric| {
+            let samples = |side: &Side| side.runs.iter().map(metric.samples).collect();
+            Row::new(Sides { metric, action: None, base: samples(base), candidate: samples(candidate) }, settings)
+        })
+        .collect();
+    rows.extend(action_rows(base, candidate, settings));
+    rows.extend(recovery_rows(base, candidate, settings));
+    let (b, c) = (&base.first().summary, &candidate.first().summary);
     let only = |of: &Summary, not_in: &Summary| -> Vec<String> {
         let names = of.by_action.iter().map(|a| &a.action);
         names.filter(|n| !not_in.by_action.iter().any(|o| &o.action == *n)).cloned().collect()
     };
-    let (same_scenario, mut warnings) = scenario_check(base, candidate);
-    warnings.extend(status_warnings(base, candidate));
-    let verdict = overall(&rows);
+    let (same_scenario, mismatches) = scenario_check(base.first(), candidate.first());
+    let mut warnings = status_warnings(base, candidate);
+    if base.runs.len() < shift::MIN_RUNS || candidate.runs.len() < shift::MIN_RUNS {
+        warnings.push(format!(
+            "{} vs {} runs: with one run a side, run-to-run noise cannot be told from a change, so no metric is \
+             decided; repeat each side (`tgload run --repeat 3`, or `tgload ab`)",
+            base.runs.len(),
+            candidate.runs.len()
+        ));
+    }
+    let gating = mismatches.is_empty() || settings.allow_mismatch;
+    let verdict = overall(&rows, gating);
     Comparison {
         schema_version: SCHEMA_VERSION,
         base: Identity::of(base),
         candidate: Identity::of(candidate),
-        threshold,
+        threshold: settings.threshold,
+        gate: settings.gate.clone(),
         same_scenario,
+        mismatches,
         warnings,
+        gating,
         only_in_base: only(b, c),
         only_in_candidate: only(c, b),
         rows,
@@ -369,18 +498,64 @@ pub fn compare(base: &Run, candidate: &Run, threshold: Threshold) -> Comparison 
     }
 }
 
-fn overall(rows: &[Row]) -> Verdict {
-    if rows.iter().any(|r| r.verdict == Verdict::Worse) {
+/// Each action both sides have: its p95, one sample per run.
+fn action_rows<'a>(base: &'a Side, candidate: &'a Side, settings: &'a Settings) -> impl Iterator<Item = Row> + 'a {
+    let p95 = |side: &Side, action: &str| -> Vec<Vec<f64>> {
+        let of_run = |r: &Run| r.summary.by_action.iter().find(|a| a.action == action).map(|a| a.latency_ms.p95);
+        side.runs.iter().map(|r| of_run(r).into_iter().collect()).collect()
+    };
+    let names = base.first().summary.by_action.iter().map(|a| a.action.as_str());
+    names.filter(|name| candidate.first().summary.by_action.iter().any(|a| a.action == *name)).map(move |name| {
+        let data =
+            Sides { metric: &ACTION_P95, action: Some(name), base: p95(base, name), candidate: p95(candidate, name) };
+        Row::new(data, settings)
+    })
+}
+
+/// Each fault window both sides had: its recovery time, one sample per run. A side on which any run never recovered
+/// ranks below every side that always did; two such sides are `same`.
+fn recovery_rows(base: &Side, candidate: &Side, settings: &Settings) -> Vec<Row> {
+    let times = |side: &Side, name: &str| -> Option<Vec<Vec<f64>>> {
+        let of_run = |r: &Run| r.summary.faults.iter().find(|f| f.name == name).map(|f| f.recovery_s);
+        side.runs.iter().map(|r| of_run(r).map(|t| t.map(|t| vec![t]))).collect::<Option<Option<_>>>()?
+    };
+    let mut rows = Vec::new();
+    for fault in &base.first().summary.faults {
+        if !candidate.first().summary.faults.iter().any(|f| f.name == fault.name) {
+            continue;
+        }
+        let (b, c) = (times(base, &fault.name), times(candidate, &fault.name));
+        let name = fault.name.as_str();
+        rows.push(match (b, c) {
+            (Some(b), Some(c)) => {
+                Row::new(Sides { metric: &FAULT_RECOVERY, action: Some(name), base: b, candidate: c }, settings)
+            }
+            (Some(_), None) => Row::ranked(&FAULT_RECOVERY, name, Verdict::Worse, settings),
+            (None, Some(_)) => Row::ranked(&FAULT_RECOVERY, name, Verdict::Better, settings),
+            (None, None) => Row::ranked(&FAULT_RECOVERY, name, Verdict::Same, settings),
+        });
+    }
+    rows
+}
+
+fn overall(rows: &[Row], gating: bool) -> Verdict {
+    let gated: Vec<Verdict> = rows.iter().filter(|r| r.gated).map(|r| r.verdict).collect();
+    if !gating {
+        Verdict::Inconclusive
+    } else if gated.contains(&Verdict::Worse) {
         Verdict::Worse
-    } else if rows.iter().any(|r| r.verdict == Verdict::Better) {
+    } else if gated.contains(&Verdict::Inconclusive) {
+        Verdict::Inconclusive
+    } else if gated.contains(&Verdict::Better) {
         Verdict::Better
     } else {
         Verdict::Same
     }
 }
 
-/// Whether both runs ran the same load, and what says they did not: the scenario's name (`summary.json`), the
-/// scenario text's hash, its steps as run (`--users` and `--duration` rescale them), and the delivery mode.
+/// Whether both sides ran the same load on the same kind of machine with the same tgload, and what says they did
+/// not: the scenario's name, its text's hash, its steps as run (`--users` and `--duration` rescale them), the
+/// delivery mode, the CPU model and tgload's version.
 fn scenario_check(base: &Run, candidate: &Run) -> (Option<bool>, Vec<String>) {
     let (b, c) = (&base.summary.scenario, &candidate.summary.scenario);
     let mut warnings = Vec::new();
@@ -388,9 +563,8 @@ fn scenario_check(base: &Run, candidate: &Run) -> (Option<bool>, Vec<String>) {
         warnings.push(format!("different scenarios: base ran `{b}`, candidate ran `{c}`"));
     }
     let (Some(bm), Some(cm)) = (&base.meta, &candidate.meta) else {
-        let missing = if base.meta.is_none() { "base" } else { "candidate" };
-        warnings.push(format!("no meta.json in the {missing} run: whether both ran the same scenario is unknown"));
-        // Different names already tell; the same name may still be a different file or load.
+        // Different names already tell; the same name may still be a different file or load (`status_warnings`
+        // says so), but an unknown is no mismatch.
         let same = if b == c { None } else { Some(false) };
         return (same, warnings);
     };
@@ -417,20 +591,37 @@ fn scenario_check(base: &Run, candidate: &Run) -> (Option<bool>, Vec<String>) {
             mode(cm.webhook())
         ));
     }
-    (Some(warnings.is_empty()), warnings)
+    let same_scenario = warnings.is_empty();
+    match (&bm.machine.cpu_model, &cm.machine.cpu_model) {
+        (Some(x), Some(y)) if x != y => {
+            warnings.push(format!("different CPUs: base ran on `{x}`, candidate on `{y}`"));
+        }
+        _ => {}
+    }
+    match (&bm.tgload_version, &cm.tgload_version) {
+        (Some(x), Some(y)) if x != y => warnings.push(format!("different tgload versions: base {x}, candidate {y}")),
+        _ => {}
+    }
+    (Some(same_scenario), warnings)
 }
 
-fn status_warnings(base: &Run, candidate: &Run) -> Vec<String> {
-    [("base", base), ("candidate", candidate)]
+/// Runs that did not complete, and a first run without `meta.json` (what it ran cannot be checked).
+fn status_warnings(base: &Side, candidate: &Side) -> Vec<String> {
+    let no_meta = [("base", base), ("candidate", candidate)]
         .into_iter()
+        .filter(|(_, s)| s.first().meta.is_none())
+        .map(|(side, _)| format!("no meta.json in the {side} run: whether both ran the same scenario is unknown"));
+    let incomplete = [("base", base), ("candidate", candidate)]
+        .into_iter()
+        .flat_map(|(side, s)| s.runs.iter().map(move |run| (side, run)))
         .filter(|(_, run)| run.summary.status != "completed")
         .map(|(side, run)| {
             format!(
-                "the {side} run did not complete (status {}): its numbers cover part of the load",
-                run.summary.status
+                "the {side} run {} did not complete (status {}): its numbers cover part of the load",
+                run.dir, run.summary.status
             )
-        })
-        .collect()
+        });
+    no_meta.chain(incomplete).collect()
 }
 
 /// How many hex digits of a commit, and of a scenario hash, the table and the warnings show.

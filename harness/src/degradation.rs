@@ -8,10 +8,11 @@
 
 use hdrhistogram::Histogram;
 use rand::rngs::SmallRng;
-use rand::{Rng, SeedableRng};
+use rand::SeedableRng;
 use serde::Serialize;
 
 use crate::collector::histogram;
+use crate::shift::resample_blocks;
 
 /// The default budget: a change for the worse of less than this is no degradation (`< 5 % degradation`).
 pub const DEFAULT_BUDGET_PCT: f64 = 5.0;
@@ -213,26 +214,15 @@ fn change_pct(early: &[f64], late: &[f64]) -> Option<f64> {
 /// drawn with replacement, so that neighbouring buckets' correlation survives the resampling).
 fn bootstrap_ci(early: &[f64], late: &[f64]) -> [f64; 2] {
     let mut rng = SmallRng::seed_from_u64(0x6465_6772);
-    let mut changes: Vec<f64> =
-        (0..RESAMPLES).filter_map(|_| change_pct(&resample(early, &mut rng), &resample(late, &mut rng))).collect();
+    let mut changes: Vec<f64> = (0..RESAMPLES)
+        .filter_map(|_| change_pct(&resample_blocks(early, &mut rng), &resample_blocks(late, &mut rng)))
+        .collect();
     if changes.is_empty() {
         return [f64::NAN, f64::NAN];
     }
     changes.sort_by(f64::total_cmp);
     let at = |q: f64| changes[((changes.len() - 1) as f64 * q).round() as usize];
     [at(0.025), at(0.975)]
-}
-
-fn resample(values: &[f64], rng: &mut SmallRng) -> Vec<f64> {
-    let n = values.len();
-    let block = ((n as f64).sqrt().round() as usize).clamp(1, n);
-    let mut out = Vec::with_capacity(n + block);
-    while out.len() < n {
-        let start = rng.random_range(0..=n - block);
-        out.extend_from_slice(&values[start..start + block]);
-    }
-    out.truncate(n);
-    out
 }
 
 #[cfg(test)]

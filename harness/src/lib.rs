@@ -6,6 +6,7 @@
 //! processes or sockets; `driver` (goose users), `bot`, `sampler`, `services`, `control` and `rundir` do the I/O,
 //! and `run` ties them together in one event loop.
 
+pub mod ab;
 pub mod bot;
 pub mod capacity;
 pub mod collector;
@@ -16,10 +17,12 @@ pub mod driver;
 pub mod duration;
 pub mod error;
 pub mod generator;
+pub mod history;
 pub mod leak;
 pub mod meta;
 pub mod progress;
 pub mod recovery;
+pub mod repeats;
 pub mod report;
 pub mod run;
 pub mod rundir;
@@ -27,6 +30,7 @@ pub mod sampler;
 pub mod scenario;
 pub mod schedule;
 pub mod services;
+pub mod shift;
 pub mod signals;
 pub mod slo;
 pub mod summary;

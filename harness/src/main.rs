@@ -1,7 +1,9 @@
 //! The `tgload` command: parse the command line, call the library, map the outcome to an exit code.
 //! `run`: 0 objectives hold, 99 they do not, 98 inconclusive (the generator was saturated), 128 + N a signal N
 //! interrupted it, 1 the run failed, 2 bad usage.
-//! `compare`: 0 no metric is worse, 99 one is, 1 the output could not be written, 2 bad usage or input.
+//! `run --repeat N`: the worst of the runs' codes. `compare` and `ab`: 0 no gated metric is worse or inconclusive,
+//! 99 one is worse, 98 one is inconclusive (or the sides are not like for like), 1 the output could not be
+//! written (for `ab`: a run failed), 2 bad usage or input.
 //! `report`: 0 rebuilt, 1 not written, 2 bad input. `capacity`: 0 the bot's limit found, 98 inconclusive, 1 a probe
 //! could not run, 2 bad usage. `supervise` is tgload's own, for the bot's process.
 
@@ -47,6 +49,42 @@ enum Command {
         /// Restart the bot when it exits, and measure how long until it answers again.
         #[arg(long)]
         restart: bool,
+        /// Run the scenario N times into r1/ ... rN/ of the run directory, with a summary of the set.
+        #[arg(long, value_name = "N")]
+        repeat: Option<usize>,
+    },
+    /// Run two bots alternately (ABBA) on this machine, N runs each, and compare them: how a branch is compared
+    /// with main.
+    #[command(after_help = AB_HELP)]
+    Ab {
+        /// The scenario file.
+        scenario: PathBuf,
+        /// The A/B directory: base/, candidate/ (each a set of repeats) and compare/ [default: runs/<time>-ab-<scenario>].
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// The base bot's command (through `sh -c`) [default: the bundled bot].
+        #[arg(long, value_name = "COMMAND")]
+        base_bot_cmd: Option<String>,
+        /// The candidate bot's command (through `sh -c`).
+        #[arg(long, value_name = "COMMAND")]
+        candidate_bot_cmd: String,
+        /// Runs per side.
+        #[arg(long, value_name = "N", default_value_t = harness::ab::DEFAULT_REPEAT)]
+        repeat: usize,
+        /// Scale the load so its busiest step has this many users.
+        #[arg(long)]
+        users: Option<usize>,
+        /// Scale the load's steps to last this long, e.g. 30s or 2m.
+        #[arg(long, value_parser = parse_duration)]
+        duration: Option<Duration>,
+        /// Set an open-paced scenario's arrival rate, actions per second at its busiest step.
+        #[arg(long, value_name = "PER_SECOND")]
+        rate: Option<f64>,
+        /// Deliver updates to the bots by webhook instead of long polling.
+        #[arg(long)]
+        webhook: bool,
+        #[command(flatten)]
+        judging: Judging,
     },
     /// Compare two run directories metric by metric: latency percentiles, error rate, throughput, the bot's RSS
     /// and CPU, and each action's p95. Prints a Markdown table and writes compare.md, compare.json and overlay
@@ -62,9 +100,8 @@ enum Command {
         /// Where to write compare.md, compare.json and the charts [default: CANDIDATE_DIR/compare-<base dir name>].
         #[arg(long, value_name = "DIR")]
         out: Option<PathBuf>,
-        /// The relative change beyond which a metric is better or worse, e.g. 10% or 0.1.
-        #[arg(long, value_name = "PCT", value_parser = parse_threshold, default_value = "10%")]
-        threshold: Threshold,
+        #[command(flatten)]
+        judging: Judging,
     },
     /// Find the highest arrival rate the bot sustains: probes of an open-paced scenario at rising rates, then a
     /// bisection, each probe a run of its own in the capacity directory.
@@ -117,15 +154,41 @@ enum Command {
     },
 }
 
+/// How a comparison judges: `tgload compare` and `tgload ab`.
+#[derive(Debug, clap::Args)]
+struct Judging {
+    /// The margin: a shift whose whole 95% interval is beyond it is better or worse, inside it same, e.g. 10% or
+    /// 0.1 [default: the scenario's [compare] threshold, else 10%].
+    #[arg(long, value_name = "PCT", value_parser = parse_threshold)]
+    threshold: Option<Threshold>,
+    /// The metrics that decide the exit code, comma separated [default: the scenario's [compare] gate, else
+    /// latency_ms.p95,latency_ms.p99,error_rate].
+    #[arg(long, value_name = "METRICS", value_delimiter = ',')]
+    gate: Option<Vec<String>>,
+    /// Gate even when the sides ran different scenarios, on different CPU models or with different tgload versions.
+    #[arg(long)]
+    allow_mismatch: bool,
+}
+
 const COMPARE_HELP: &str = "\
-A change within the threshold, or smaller than its metric's noise floor (such as 1 ms of latency; compare.md \
-lists them), is `same`. Runs of different scenarios are still compared, with a warning.
+Each side is a run directory or a repeats directory (`tgload run --repeat N`); the run is the unit of \
+replication, so a side of one run decides nothing (inconclusive). Each metric's shift has a 95% interval: \
+`worse` or `better` when it lies wholly beyond the threshold (or the metric's noise floor, such as 1 ms of \
+latency, if larger), `same` when it lies wholly inside, else `inconclusive` with the runs per side that would \
+decide it.
 
 Exit codes:
-  0   no metric is worse
-  99  at least one metric is worse
+  0   no gated metric is worse or inconclusive
+  99  a gated metric is worse
+  98  a gated metric is inconclusive, or the sides are not like for like (see --allow-mismatch)
   1   the output could not be written
-  2   bad usage or input (a missing or malformed summary.json, another schema_version)";
+  2   bad usage or input (a missing or malformed summary.json, another schema_version, an unknown --gate)";
+
+const AB_HELP: &str = "\
+Runs base, candidate, candidate, base, base, candidate, ... into base/rK and candidate/rK, writes each side's \
+summary.json and report.md, then compares them into compare/ as `tgload compare` does.
+
+Exit codes: those of `tgload compare`; 128 + N when a signal stopped the session, 1 when a run failed, 2 bad usage.";
 
 const CAPACITY_HELP: &str = "\
 Writes summary.json (`capacity`: max_sustainable_per_s, first_unsustainable_per_s, limited_by, every probe),
@@ -167,19 +230,54 @@ fn main() -> ExitCode {
         .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
         .init();
     match cli.command {
-        Command::Run { scenario, out, users, duration, rate, webhook, bot_cmd, restart } => run(harness::Options {
+        Command::Run { scenario, out, users, duration, rate, webhook, bot_cmd, restart, repeat } => {
+            let options = harness::Options {
+                scenario,
+                out,
+                users,
+                duration,
+                rate,
+                webhook,
+                bot_cmd,
+                restart,
+                command_line: std::env::args().collect(),
+            };
+            match repeat {
+                Some(repeat) => repeats(harness::repeats::command::Options { run: options, repeat }),
+                None => run(options),
+            }
+        }
+        Command::Ab {
             scenario,
             out,
+            base_bot_cmd,
+            candidate_bot_cmd,
+            repeat,
             users,
             duration,
             rate,
             webhook,
-            bot_cmd,
-            restart,
-            command_line: std::env::args().collect(),
+            judging: Judging { threshold, gate, allow_mismatch },
+        } => ab(harness::ab::Options {
+            run: harness::Options {
+                scenario,
+                users,
+                duration,
+                rate,
+                webhook,
+                command_line: std::env::args().collect(),
+                ..harness::Options::default()
+            },
+            base_bot_cmd,
+            candidate_bot_cmd,
+            repeat,
+            out,
+            threshold,
+            gate,
+            allow_mismatch,
         }),
-        Command::Compare { base, candidate, out, threshold } => {
-            compare(&harness::compare::Options { base, candidate, out, threshold })
+        Command::Compare { base, candidate, out, judging: Judging { threshold, gate, allow_mismatch } } => {
+            compare(&harness::compare::Options { base, candidate, out, threshold, gate, allow_mismatch })
         }
         Command::Report { dir } => report(&dir),
         Command::Capacity { scenario, out, users, start, probe, precision, webhook, bot_cmd } => {
@@ -250,6 +348,38 @@ fn run(options: harness::Options) -> ExitCode {
         }
         Err(e) => {
             eprintln!("tgload: {e}");
+            ExitCode::from(e.exit_code())
+        }
+    }
+}
+
+fn repeats(options: harness::repeats::command::Options) -> ExitCode {
+    let Some(runtime) = runtime() else { return ExitCode::from(1) };
+    match runtime.block_on(harness::repeats::command::run(options)) {
+        Ok(outcome) => {
+            println!("{}", outcome.report);
+            eprintln!("tgload: repeats in {}", outcome.dir.display());
+            ExitCode::from(outcome.exit_code())
+        }
+        Err(e) => {
+            eprintln!("tgload: {e}");
+            ExitCode::from(e.exit_code())
+        }
+    }
+}
+
+fn ab(options: harness::ab::Options) -> ExitCode {
+    let Some(runtime) = runtime() else { return ExitCode::from(1) };
+    match runtime.block_on(harness::ab::run(options)) {
+        Ok(outcome) => {
+            if let Some(comparison) = &outcome.comparison {
+                println!("{}", comparison.markdown);
+            }
+            eprintln!("tgload ab: results in {}", outcome.dir.display());
+            ExitCode::from(outcome.exit_code())
+        }
+        Err(e) => {
+            eprintln!("tgload ab: {e}");
             ExitCode::from(e.exit_code())
         }
     }

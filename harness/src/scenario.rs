@@ -48,6 +48,15 @@ pub struct Scenario {
     pub external_api: ExternalApi,
     /// Fault windows on the external API and on the Bot API, in the order the file gives them.
     pub faults: Vec<Fault>,
+    /// How `tgload compare` judges runs of this scenario (`[compare]`).
+    pub compare: CompareSettings,
+}
+
+/// A scenario's `[compare]` table: the margin as a fraction and the gated metrics; `None` leaves the default.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct CompareSettings {
+    pub threshold: Option<f64>,
+    pub gate: Option<Vec<String>>,
 }
 
 /// One step of the load: ramp from the previous step's users to `users` over `ramp`, then hold.
@@ -271,7 +280,23 @@ fn build(raw: file::File, stem: String, fail: Fail<'_>) -> Result<Scenario, Erro
         bot: BotSettings { args: raw.bot.args, env: raw.bot.env },
         external_api: faults::build_external_api(&raw.external_api, fail)?,
         faults: faults::build_faults(&raw.external_api.faults, &raw.bot_api.faults, load_duration, fail)?,
+        compare: build_compare(&raw.compare, fail)?,
     })
+}
+
+fn build_compare(raw: &file::Compare, fail: Fail<'_>) -> Result<CompareSettings, Error> {
+    let threshold = match &raw.threshold {
+        None => None,
+        Some(text) => Some(
+            crate::compare::Threshold::parse(text.get_ref())
+                .map_err(|m| fail(&text.span(), "compare.threshold", m))?
+                .fraction(),
+        ),
+    };
+    if let Some(gate) = &raw.gate {
+        crate::compare::check_gate(gate.get_ref()).map_err(|m| fail(&gate.span(), "compare.gate", m))?;
+    }
+    Ok(CompareSettings { threshold, gate: raw.gate.as_ref().map(|g| g.get_ref().clone()) })
 }
 
 /// `20MB/h`, `0.5 MB/h`: a memory growth rate in MB (10^6 bytes) per hour.

@@ -1,4 +1,5 @@
-//! The I/O around a comparison: reads both run directories, writes `compare.md` and `compare.json` (each to
+//! The I/O around a comparison: reads both sides (a run directory, or a repeats directory's `r1/` ... `rN/`), each
+//! run's steady seconds from its latency log, writes `compare.md` and `compare.json` (each to
 //! `*.tmp`, then renamed) and renders the comparison charts into the out directory. It decides nothing; the
 //! verdicts come from `compare::compare`. A run directory that cannot be read is bad input (`Error::Usage`), an
 //! out directory that cannot be written an I/O error; a chart that cannot be drawn is only noted.
@@ -8,8 +9,8 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use super::input::{self, Run};
-use super::{compare, markdown, Charts, Comparison, Threshold, Verdict};
+use super::input::{self, Run, Steady};
+use super::{check_gate, compare, markdown, Charts, Comparison, Settings, Side, Threshold};
 use crate::error::Error;
 use crate::rundir::write_atomic;
 
@@ -20,7 +21,12 @@ pub struct Options {
     pub candidate: PathBuf,
     /// Default: `<candidate>/compare-<base dir name>`.
     pub out: Option<PathBuf>,
-    pub threshold: Threshold,
+    /// `--threshold`; else the candidate's scenario's `[compare] threshold`; else 10%.
+    pub threshold: Option<Threshold>,
+    /// `--gate`; else the scenario's `[compare] gate`; else `DEFAULT_GATE`.
+    pub gate: Option<Vec<String>>,
+    /// Gate even when the sides ran different scenarios, CPUs or tgload versions.
+    pub allow_mismatch: bool,
 }
 
 /// A comparison written out.
@@ -33,13 +39,10 @@ pub struct Outcome {
 }
 
 impl Outcome {
-    /// 0 when no metric is worse, 99 when one is (the same code as a run whose objectives fail).
+    /// 0 when no gated metric is worse, 99 when one is (the same code as a run whose objectives fail), 98 when one
+    /// is inconclusive.
     pub fn exit_code(&self) -> u8 {
-        if self.comparison.verdict == Verdict::Worse {
-            99
-        } else {
-            0
-        }
+        self.comparison.exit_code()
     }
 }
 
@@ -54,9 +57,10 @@ struct Document<'a> {
 
 /// Compares the two runs and writes the comparison into the out directory.
 pub fn run(options: &Options) -> Result<Outcome, Error> {
-    let base = load(&options.base)?;
-    let candidate = load(&options.candidate)?;
-    let comparison = compare(&base, &candidate, options.threshold);
+    let base = load_side(&options.base)?;
+    let candidate = load_side(&options.candidate)?;
+    let settings = settings(options, &candidate)?;
+    let comparison = compare(&base, &candidate, &settings);
     let out = options.out.clone().unwrap_or_else(|| default_out(&options.base, &options.candidate));
     std::fs::create_dir_all(&out).map_err(Error::io(format!("create {}", out.display())))?;
     let charts: Charts = charts::render_comparison(&options.base, &options.candidate, &out)
@@ -74,7 +78,52 @@ pub fn run(options: &Options) -> Result<Outcome, Error> {
     Ok(Outcome { comparison, markdown, out })
 }
 
-/// Reads a run directory's `summary.json` (required) and `meta.json` (optional).
+/// The settings from the command line, else from the candidate's scenario as recorded in its `meta.json`.
+fn settings(options: &Options, candidate: &Side) -> Result<Settings, Error> {
+    let (threshold, gate) = candidate.runs[0].meta.as_ref().map(|m| m.compare_settings()).unwrap_or_default();
+    let defaults = Settings::default();
+    let gate = options.gate.clone().or(gate).unwrap_or(defaults.gate);
+    check_gate(&gate).map_err(|e| Error::Usage(format!("--gate: {e}")))?;
+    Ok(Settings {
+        threshold: options.threshold.or(threshold.and_then(Threshold::from_fraction)).unwrap_or(defaults.threshold),
+        gate,
+        allow_mismatch: options.allow_mismatch,
+    })
+}
+
+/// The repeats of a repeats directory (`r1/`, `r2/`, ... each a run directory), in order; empty for a run directory.
+pub fn repeats(dir: &Path) -> Vec<PathBuf> {
+    (1..).map(|n| dir.join(format!("r{n}"))).take_while(|d| d.join("summary.json").is_file()).collect()
+}
+
+/// Reads one side: a run directory, or every run of a repeats directory.
+pub fn load_side(dir: &Path) -> Result<Side, Error> {
+    let runs = repeats(dir);
+    if runs.is_empty() {
+        return load(dir).map(Side::single);
+    }
+    let runs = runs.iter().map(|d| load(d)).collect::<Result<Vec<_>, _>>()?;
+    Ok(Side { dir: dir.display().to_string(), runs })
+}
+
+/// Each steady second's percentiles, from every part of the run's latency log.
+fn steady(dir: &Path, holds: &[(f64, f64)]) -> Result<Steady, Error> {
+    let mut steady = Steady::default();
+    for part in charts::hlog::parts(dir) {
+        let text =
+            std::fs::read_to_string(&part).map_err(|e| Error::Usage(format!("cannot read {}: {e}", part.display())))?;
+        charts::hlog::for_each_interval(&text, |tag, start_s, histogram| {
+            if tag == "e2e" {
+                steady.add(holds, start_s, &histogram);
+            }
+            Ok(())
+        })
+        .map_err(|e| Error::Usage(format!("{}: {e}", part.display())))?;
+    }
+    Ok(steady)
+}
+
+/// Reads a run directory's `summary.json` (required), `meta.json` (optional) and latency log (optional).
 pub fn load(dir: &Path) -> Result<Run, Error> {
     if !dir.is_dir() {
         return Err(Error::Usage(format!("{}: not a run directory (no such directory)", dir.display())));
@@ -97,7 +146,9 @@ pub fn load(dir: &Path) -> Result<Run, Error> {
         Err(e) if e.kind() == ErrorKind::NotFound => None,
         Err(e) => return Err(Error::Usage(format!("cannot read {}: {e}", meta_path.display()))),
     };
-    Ok(Run { dir: dir.display().to_string(), summary, meta })
+    let holds = meta.as_ref().map(input::Meta::holds).unwrap_or_default();
+    let steady = steady(dir, &holds)?;
+    Ok(Run { dir: dir.display().to_string(), summary, meta, steady })
 }
 
 /// `<candidate>/compare-<base dir name>`; a base given as `.` or `..` is named by its absolute path.

@@ -20,6 +20,17 @@ pub struct Run {
     pub summary: Summary,
     /// `None` when the run has no `meta.json`.
     pub meta: Option<Meta>,
+    /// The steady seconds' end-to-end percentiles from `latency.hlog`: the within-run samples.
+    pub steady: Steady,
+}
+
+/// The end-to-end latency percentiles of each second in a hold of the load (after the ramps), in ms, in time
+/// order. Empty when the run has no interval log or no hold: its whole-run figures stand in then.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Steady {
+    pub p50: Vec<f64>,
+    pub p95: Vec<f64>,
+    pub p99: Vec<f64>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -28,6 +39,9 @@ pub struct Summary {
     pub scenario: String,
     pub status: String,
     pub duration_s: f64,
+    /// Runs written before the counts were kept have zeros.
+    #[serde(default)]
+    pub actions: Actions,
     /// A fraction of the actions sent, 0..=1.
     pub error_rate: f64,
     pub throughput_per_s: f64,
@@ -39,6 +53,13 @@ pub struct Summary {
     /// Runs without scheduled faults (or written before recovery was measured) have none.
     #[serde(default)]
     pub faults: Vec<Fault>,
+}
+
+#[derive(Debug, Clone, Copy, Default, Deserialize)]
+pub struct Actions {
+    pub sent: u64,
+    pub answered: u64,
+    pub errors: u64,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -82,6 +103,15 @@ pub struct Meta {
     pub scenario: Option<serde_json::Value>,
     #[serde(default)]
     pub command_line: Vec<String>,
+    pub tgload_version: Option<String>,
+    #[serde(default)]
+    pub machine: Machine,
+}
+
+/// The machine a run ran on, as far as a comparison cares.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct Machine {
+    pub cpu_model: Option<String>,
 }
 
 /// The size of a run's load: its busiest step's users and how long its steps last.
@@ -101,6 +131,37 @@ impl Meta {
             load.duration_s += step.get("ramp")?.as_f64()? + step.get("hold")?.as_f64()?;
         }
         Some(load)
+    }
+
+    /// The holds of the load, `[start, end)` in seconds since the load started: each step's part after its ramp.
+    /// Empty when the scenario is not recorded.
+    pub fn holds(&self) -> Vec<(f64, f64)> {
+        let Some(steps) = self.scenario.as_ref().and_then(|s| s.get("steps")).and_then(|s| s.as_array()) else {
+            return Vec::new();
+        };
+        let mut at = 0.0;
+        let mut holds = Vec::new();
+        for step in steps {
+            let seconds = |key: &str| step.get(key).and_then(serde_json::Value::as_f64).unwrap_or(0.0);
+            at += seconds("ramp");
+            let hold = seconds("hold");
+            if hold > 0.0 {
+                holds.push((at, at + hold));
+            }
+            at += hold;
+        }
+        holds
+    }
+
+    /// The scenario's `[compare]` table as recorded: its threshold (a fraction) and its gated metrics.
+    pub fn compare_settings(&self) -> (Option<f64>, Option<Vec<String>>) {
+        let Some(table) = self.scenario.as_ref().and_then(|s| s.get("compare")) else { return (None, None) };
+        let threshold = table.get("threshold").and_then(serde_json::Value::as_f64);
+        let gate = table
+            .get("gate")
+            .and_then(|g| g.as_array())
+            .map(|names| names.iter().filter_map(|n| n.as_str().map(str::to_string)).collect());
+        (threshold, gate)
     }
 
     /// Whether the run delivered updates by webhook (`--webhook` on its command line).
@@ -140,4 +201,19 @@ fn malformed(path: &Path, error: &serde_json::Error) -> Error {
     let message = error.to_string();
     let message = message.rsplit_once(" at line ").map_or(message.as_str(), |(m, _)| m);
     Error::Usage(format!("{}:{}:{}: {message}", path.display(), error.line(), error.column()))
+}
+
+impl Steady {
+    /// Adds one second of the end-to-end log, `start_s` seconds after the load started, if the whole second lies in
+    /// one of `holds`; a second with no answer has no percentile and is skipped.
+    pub fn add(&mut self, holds: &[(f64, f64)], start_s: u64, e2e: &hdrhistogram::Histogram<u64>) {
+        let (from, to) = (start_s as f64, start_s as f64 + 1.0);
+        if e2e.is_empty() || !holds.iter().any(|&(start, end)| start <= from && to <= end) {
+            return;
+        }
+        let ms = |q: f64| e2e.value_at_quantile(q) as f64 / 1000.0;
+        self.p50.push(ms(0.50));
+        self.p95.push(ms(0.95));
+        self.p99.push(ms(0.99));
+    }
 }

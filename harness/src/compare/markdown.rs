@@ -1,5 +1,6 @@
-//! `compare.md`, the comparison for people: the verdict, what makes the runs not like for like, which runs they
-//! are, and one table row per metric. Pure: it formats a `Comparison` and the charts' outcome it is handed.
+//! `compare.md`, the comparison for people: the verdict, what makes the sides not like for like, which runs they
+//! are, and one table row per metric with its shift, the shift's 95 % interval and the verdict. Pure: it formats a
+//! `Comparison` and the charts' outcome it is handed.
 
 use std::fmt::Write;
 use std::path::Path;
@@ -15,28 +16,46 @@ pub type Charts = Result<Vec<String>, String>;
 pub fn markdown(c: &Comparison, charts: &Charts) -> String {
     let mut r = String::new();
     let _ = writeln!(r, "# tgload compare: {} → {}\n", name(&c.base), name(&c.candidate));
+    let gated: Vec<&str> = c.gate.iter().map(String::as_str).collect();
     let _ = writeln!(
         r,
-        "**Verdict: {}** · {} worse, {} better, {} same · threshold {}\n",
+        "**Verdict: {}** · {} worse, {} better, {} same, {} inconclusive · threshold {} · {} vs {} runs · gated: {}\n",
         c.verdict.as_str().to_uppercase(),
         c.count(Verdict::Worse),
         c.count(Verdict::Better),
         c.count(Verdict::Same),
-        c.threshold
+        c.count(Verdict::Inconclusive),
+        c.threshold,
+        c.base.runs,
+        c.candidate.runs,
+        if gated.is_empty() { "nothing".to_string() } else { format!("`{}`", gated.join("`, `")) },
     );
-    if !c.warnings.is_empty() {
-        let _ = writeln!(r, "> **Warning: these runs are not like for like.**");
-        for w in &c.warnings {
+    if !c.mismatches.is_empty() {
+        let gating = if c.gating {
+            "Gated anyway (--allow-mismatch)."
+        } else {
+            "Not gated: the verdict is inconclusive (pass --allow-mismatch to gate anyway)."
+        };
+        let _ = writeln!(r, "> **Warning: these sides are not like for like.** {gating}");
+        for w in &c.mismatches {
             let _ = writeln!(r, "> - {w}");
         }
         let _ = writeln!(r);
+    }
+    for w in &c.warnings {
+        let _ = writeln!(r, "> {w}\n");
     }
     write_identities(&mut r, &c.base, &c.candidate);
     write_rows(&mut r, &c.rows);
     write_only_in(&mut r, c);
     let _ = writeln!(
         r,
-        "\nA change within {} or under its noise floor is `same`. Floors: latency {LATENCY_FLOOR_MS} ms, error rate \
+        "\nEach value is the median over the side's runs; latency p50, p95 and p99 are each run's median over its \
+         steady seconds (the holds, after the ramps). The shift is the Hodges-Lehmann estimate over runs, its 95 % \
+         interval a bootstrap over runs and, within each run, over blocks of seconds. `worse` or `better`: the whole \
+         interval is beyond the margin, which is {} of the base or the metric's floor if larger; `same`: the whole \
+         interval is inside it; `inconclusive`: neither, with the runs per side that would likely decide it. \
+         Rows marked ● decide the exit code. Floors: latency {LATENCY_FLOOR_MS} ms, error rate \
          {ERROR_RATE_FLOOR_PP} pp, throughput {THROUGHPUT_FLOOR_PER_S}/s, RSS {RSS_FLOOR_MB} MB, drift \
          {DRIFT_FLOOR_MB_PER_H} MB/h, CPU {CPU_FLOOR_PCT} pp, recovery {RECOVERY_FLOOR_S} s.",
         c.threshold
@@ -55,44 +74,66 @@ fn write_identities(r: &mut String, base: &Identity, candidate: &Identity) {
     let line = |r: &mut String, what: &str, value: fn(&Identity) -> String| {
         let _ = writeln!(r, "| {what} | {} | {} |", value(base), value(candidate));
     };
-    line(r, "run", |id| format!("`{}`", id.dir));
+    line(r, "directory", |id| format!("`{}`", id.dir));
+    line(r, "runs", |id| id.runs.to_string());
     line(r, "commit", |id| id.commit.as_deref().map_or("unknown".into(), |c| format!("`{}`", short(c, SHORT_COMMIT))));
     line(r, "scenario", |id| match &id.scenario_sha256 {
         Some(hash) => format!("`{}` (sha256 {})", id.scenario, short(hash, SHORT_HASH)),
         None => format!("`{}`", id.scenario),
     });
     line(r, "status", |id| format!("{}, {:.1} s", id.status, id.duration_s));
+    line(r, "CPU", |id| id.cpu_model.clone().unwrap_or_else(|| "unknown".into()));
+    line(r, "tgload", |id| id.tgload_version.clone().unwrap_or_else(|| "unknown".into()));
     let _ = writeln!(r);
 }
 
 fn write_rows(r: &mut String, rows: &[Row]) {
-    let _ = writeln!(r, "| metric | base | candidate | delta | change | verdict |\n|---|---:|---:|---:|---:|---|");
+    let _ = writeln!(
+        r,
+        "| | metric | base | candidate | shift | 95 % interval | verdict |\n|---|---|---:|---:|---:|---:|---|"
+    );
     for row in rows {
         let value = |v: Option<f64>| v.map_or("n/a".to_string(), |v| with_unit(number(v), row.unit));
-        let delta = row.delta.map_or("n/a".to_string(), |d| {
-            let sign = if d > 0.0 {
-                "+"
-            } else if d < 0.0 {
-                "-"
-            } else {
-                ""
-            };
-            let delta = format!("{sign}{}", number(d.abs()));
-            match row.unit {
-                Unit::Percent => format!("{delta} pp"),
-                unit => with_unit(delta, unit),
-            }
-        });
-        let change = row.relative.map_or("n/a".to_string(), |c| match c {
-            0.0 => "0%".to_string(),
-            c => format!("{:+.1}%", c * 100.0),
-        });
-        let verdict = match row.verdict {
-            Verdict::Worse => "**worse**".to_string(),
-            v => v.as_str().to_string(),
+        let shift = match (row.relative, row.delta) {
+            (Some(relative), _) => percent(relative),
+            (None, Some(delta)) => signed(delta, row.unit),
+            (None, None) => "n/a".to_string(),
         };
+        let interval = match (row.relative_ci, row.delta_ci) {
+            (Some([low, high]), _) => format!("{} to {}", percent(low), percent(high)),
+            (None, Some([low, high])) => format!("{} to {}", signed(low, row.unit), signed(high, row.unit)),
+            (None, None) => "n/a".to_string(),
+        };
+        let verdict = match (row.verdict, row.repeats_needed) {
+            (Verdict::Worse, _) => "**worse**".to_string(),
+            (Verdict::Inconclusive, Some(n)) => format!("inconclusive (~{n} runs a side would decide)"),
+            (v, _) => v.as_str().to_string(),
+        };
+        let gate = if row.gated { "●" } else { "" };
         let (base, candidate) = (value(row.base), value(row.candidate));
-        let _ = writeln!(r, "| {} | {base} | {candidate} | {delta} | {change} | {verdict} |", row.label);
+        let _ = writeln!(r, "| {gate} | {} | {base} | {candidate} | {shift} | {interval} | {verdict} |", row.label);
+    }
+}
+
+fn percent(fraction: f64) -> String {
+    match fraction {
+        0.0 => "0%".to_string(),
+        f => format!("{:+.1}%", f * 100.0),
+    }
+}
+
+fn signed(value: f64, unit: Unit) -> String {
+    let sign = if value > 0.0 {
+        "+"
+    } else if value < 0.0 {
+        "-"
+    } else {
+        ""
+    };
+    let magnitude = format!("{sign}{}", number(value.abs()));
+    match unit {
+        Unit::Percent => format!("{magnitude} pp"),
+        unit => with_unit(magnitude, unit),
     }
 }
 

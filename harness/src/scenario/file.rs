@@ -29,6 +29,15 @@ pub(super) struct File {
     pub external_api: ExternalApi,
     #[serde(default)]
     pub bot_api: BotApi,
+    #[serde(default)]
+    pub compare: Compare,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct Compare {
+    pub threshold: Option<Spanned<String>>,
+    pub gate: Option<Spanned<Vec<String>>>,
 }
 
 #[derive(Debug, Deserialize)]
