@@ -59,9 +59,9 @@ pub struct Args {
     /// Keep N bytes per update forever (until the bot stops), written so the resident set really grows.
     #[arg(long, env = "TGLOAD_LEAK_BYTES", default_value_t = 0, value_name = "N", help_heading = FAULTS)]
     pub leak_bytes_per_update: usize,
-    /// Sleep N ms (asynchronously) before every answer.
-    #[arg(long, env = "TGLOAD_DELAY_MS", default_value_t = 0, value_name = "N", help_heading = FAULTS)]
-    pub delay_ms: u64,
+    /// Sleep N ms (asynchronously) before every answer; fractions such as 2.5 are kept to the microsecond.
+    #[arg(long, env = "TGLOAD_DELAY_MS", default_value_t = 0.0, value_name = "N", value_parser = non_negative_ms, help_heading = FAULTS)]
+    pub delay_ms: f64,
     /// Block the runtime thread for N ms (std::thread::sleep in the async handler) before every answer.
     #[arg(long, env = "TGLOAD_BLOCK_MS", default_value_t = 0, value_name = "N", help_heading = FAULTS)]
     pub block_ms: u64,
@@ -106,7 +106,7 @@ impl Args {
         };
         let faults = FaultConfig {
             leak_bytes_per_update: self.leak_bytes_per_update,
-            delay: Duration::from_millis(self.delay_ms),
+            delay: Duration::from_micros((self.delay_ms * 1000.0).round() as u64),
             block: Duration::from_millis(self.block_ms),
             fail_every: self.fail_every,
             exit_after: self.exit_after,
@@ -228,5 +228,13 @@ mod tests {
             delay_growth_per_min: Duration::from_millis(30),
         };
         assert_eq!(config.faults, expected);
+    }
+}
+
+/// A number of milliseconds, zero or more and finite.
+fn non_negative_ms(text: &str) -> Result<f64, String> {
+    match text.trim().parse::<f64>() {
+        Ok(ms) if ms.is_finite() && ms >= 0.0 && ms <= 3_600_000.0 => Ok(ms),
+        _ => Err(format!("`{text}` is not a number of milliseconds from 0 to 3600000")),
     }
 }

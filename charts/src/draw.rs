@@ -9,7 +9,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use crate::figure::{DistributionFigure, Figure, Line, Marker, Panel, TimeFigure};
+use crate::figure::{DistributionFigure, Figure, Line, Marker, Panel, ShiftFigure, TimeFigure};
 
 /// Result of a drawing step on backend `DB`.
 pub(crate) type DrawResult<DB> = Result<(), DrawingAreaErrorKind<<DB as DrawingBackend>::ErrorType>>;
@@ -38,6 +38,7 @@ pub(crate) fn size(figure: &Figure) -> (u32, u32) {
     let n_panels = match figure {
         Figure::Time(time) => time.panels.len().max(1) as u32,
         Figure::Distribution(_) => 1,
+        Figure::Shifts(shifts) => return (1200, 160 + 40 * shifts.rows.len().max(1) as u32),
     };
     (1200, 100 + 400 * n_panels)
 }
@@ -47,7 +48,76 @@ pub(crate) fn draw<DB: DrawingBackend>(figure: &Figure, root: &DrawingArea<DB, S
     match figure {
         Figure::Time(time) => draw_time(time, root),
         Figure::Distribution(distribution) => draw_distribution(distribution, root),
+        Figure::Shifts(shifts) => draw_shifts(shifts, root),
     }
+}
+
+/// A forest plot: one row per metric, its interval as a bar and its shift as a dot, coloured by verdict, between
+/// dashed lines at ±threshold and a solid one at zero.
+fn draw_shifts<DB: DrawingBackend>(figure: &ShiftFigure, root: &DrawingArea<DB, Shift>) -> DrawResult<DB> {
+    let area = root.titled(&figure.title, (FONT, 24))?;
+    let reach = figure
+        .rows
+        .iter()
+        .flat_map(|r| [r.low_pct.abs(), r.high_pct.abs()])
+        .filter(|v| v.is_finite())
+        .fold(figure.threshold_pct * 1.5, f64::max)
+        .max(1.0)
+        * 1.1;
+    let n = figure.rows.len().max(1);
+    let labels: Vec<String> = figure.rows.iter().map(|r| r.label.clone()).collect();
+    let mut chart = ChartBuilder::on(&area)
+        .margin(12)
+        .margin_right(40)
+        .x_label_area_size(45)
+        .y_label_area_size(220)
+        .build_cartesian_2d(-reach..reach, -0.5..n as f64 - 0.5)?;
+    chart
+        .configure_mesh()
+        .x_desc("shift, % of the base (95 % interval)")
+        .x_label_formatter(&|x| format!("{}%", axis_number(x)))
+        .y_labels(n)
+        .y_label_formatter(&|y| {
+            let i = y.round();
+            // Row 0 is drawn at the top.
+            let index = n as f64 - 1.0 - i;
+            if (y - i).abs() < 1e-6 && index >= 0.0 {
+                labels.get(index as usize).cloned().unwrap_or_default()
+            } else {
+                String::new()
+            }
+        })
+        .label_style((FONT, 15))
+        .axis_desc_style((FONT, 16))
+        .light_line_style(WHITE.mix(0.0))
+        .bold_line_style(BLACK.mix(0.08))
+        .draw()?;
+    let top = n as f64 - 0.5;
+    let margin_style = RGBColor(110, 110, 110).stroke_width(1);
+    for x in [-figure.threshold_pct, figure.threshold_pct] {
+        chart.draw_series(DashedLineSeries::new([(x, -0.5), (x, top)], 6, 4, margin_style))?;
+    }
+    chart.draw_series(std::iter::once(PathElement::new([(0.0, -0.5), (0.0, top)], BLACK.stroke_width(1))))?;
+    for (i, row) in figure.rows.iter().enumerate() {
+        let y = n as f64 - 1.0 - i as f64;
+        let color = match row.verdict.as_str() {
+            "worse" => PALETTE[2],
+            "better" => PALETTE[3],
+            "same" => PALETTE[0],
+            _ => PALETTE[1],
+        };
+        if row.low_pct.is_finite() && row.high_pct.is_finite() {
+            let bar = PathElement::new([(row.low_pct, y), (row.high_pct, y)], color.stroke_width(4));
+            chart.draw_series(std::iter::once(bar))?;
+        }
+        if row.shift_pct.is_finite() {
+            chart.draw_series(std::iter::once(Circle::new((row.shift_pct, y), 6, color.filled())))?;
+        }
+    }
+    if figure.rows.is_empty() {
+        no_data(chart.plotting_area(), (0.0, 0.0))?;
+    }
+    Ok(())
 }
 
 fn draw_time<DB: DrawingBackend>(figure: &TimeFigure, root: &DrawingArea<DB, Shift>) -> DrawResult<DB> {

@@ -59,6 +59,33 @@ pub fn for_capacity(title: &str, probes: &[CapacityPoint], knee: Option<f64>) ->
 pub enum Figure {
     Time(TimeFigure),
     Distribution(DistributionFigure),
+    Shifts(ShiftFigure),
+}
+
+/// One compared metric's shift and its 95 % interval, in percent of the base, for the comparison's shift chart.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Shift {
+    pub label: String,
+    pub shift_pct: f64,
+    pub low_pct: f64,
+    pub high_pct: f64,
+    /// `worse`, `better`, `same`, `inconclusive`: picks the colour.
+    pub verdict: String,
+}
+
+/// Each metric's shift as a dot on its interval, one row per metric, with the margin of equivalence (±threshold)
+/// and zero marked: a row whose interval clears a margin line is `worse` or `better`, one inside both is `same`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ShiftFigure {
+    pub title: String,
+    pub threshold_pct: f64,
+    pub rows: Vec<Shift>,
+}
+
+/// The comparison's shift chart, written as `shift`.
+pub fn for_shifts(title: &str, threshold_pct: f64, rows: &[Shift]) -> Vec<(&'static str, Figure)> {
+    let figure = ShiftFigure { title: title.to_string(), threshold_pct, rows: rows.to_vec() };
+    vec![("shift", Figure::Shifts(figure))]
 }
 
 /// Values over seconds since the load started, in one or more panels stacked on a shared time axis.

@@ -29,10 +29,23 @@ pub fn render_run(run_dir: &Path) -> Result<Vec<PathBuf>, Error> {
 
 /// Renders `base` and `candidate` overlaid into `out_dir`: `distribution` (e2e percentiles), `latency-p95` and
 /// `rss` over time, each as `.svg` and `.png`. Legends name each run by its short commit, else its directory name.
+/// Either may be a repeats directory (`r1/`, `r2/`, ...): its distribution is every run's histograms merged, its
+/// lines over time are its first run's.
 pub fn render_comparison(base: &Path, candidate: &Path, out_dir: &Path) -> Result<Vec<PathBuf>, Error> {
     let base = Run::load(base)?;
     let candidate = Run::load(candidate)?;
     output::write_all(&figure::for_comparison(&base, &candidate), out_dir)
+}
+
+/// Renders a comparison's shifts into `out_dir`: `shift.svg` and `.png`, each metric's shift and 95 % interval in
+/// percent of the base against the ±`threshold_pct` margin.
+pub fn render_shifts(
+    title: &str,
+    threshold_pct: f64,
+    rows: &[figure::Shift],
+    out_dir: &Path,
+) -> Result<Vec<PathBuf>, Error> {
+    output::write_all(&figure::for_shifts(title, threshold_pct, rows), out_dir)
 }
 
 /// Renders a capacity search into `out_dir`: `capacity.svg` and `.png`, goodput and p99 against the offered rate

@@ -31,8 +31,37 @@ pub struct Run {
 }
 
 impl Run {
-    /// Reads and parses every file the charts use. Missing files give empty data.
+    /// Reads and parses every file the charts use. Missing files give empty data. A repeats directory (`r1/`,
+    /// `r2/`, ... and no `timeseries.csv` of its own) reads as its first run, with every run's latency merged.
     pub fn load(dir: &Path) -> Result<Run, Error> {
+        let repeats: Vec<_> =
+            (1..).map(|k| dir.join(format!("r{k}"))).take_while(|d| d.join("summary.json").is_file()).collect();
+        if repeats.is_empty() || dir.join(series::FILE).is_file() {
+            return Run::load_one(dir);
+        }
+        let mut run = Run::load_one(&repeats[0])?;
+        for other in &repeats[1..] {
+            let loaded = Run::load_one(other)?;
+            let parts =
+                [(&mut run.latency.e2e, loaded.latency.e2e), (&mut run.latency.service, loaded.latency.service)];
+            for (total, part) in parts {
+                match (total.as_mut(), part) {
+                    (Some(total), Some(part)) => total.add(&part).map_err(|e| Error::Malformed {
+                        path: other.join(hlog::FILE),
+                        line: 1,
+                        reason: format!("histogram cannot be merged with the first run's: {e:?}"),
+                    })?,
+                    (None, part) => *total = part,
+                    (Some(_), None) => {}
+                }
+            }
+        }
+        run.name = dir.file_name().map_or_else(|| dir.display().to_string(), |n| n.to_string_lossy().into_owned());
+        run.title = format!("{} ({} runs)", run.title, repeats.len());
+        Ok(run)
+    }
+
+    fn load_one(dir: &Path) -> Result<Run, Error> {
         if !dir.is_dir() {
             return Err(Error::Read {
                 path: dir.to_path_buf(),

@@ -228,8 +228,10 @@ const FAULT_RECOVERY: Metric = Metric {
     samples: |_| Vec::new(),
 };
 
-/// The metrics gated when neither the command line nor the scenario's `[compare]` says.
-pub const DEFAULT_GATE: [&str; 3] = ["latency_ms.p95", "latency_ms.p99", "error_rate"];
+/// The metrics gated when neither the command line nor the scenario's `[compare]` says. Not p99: at the rates of a
+/// nightly run a second's p99 is one of its few slowest answers, and an A/A p99 needs tens of runs a side to be
+/// `same` within 10 % (measured in harness/BENCHMARKS.md); gate it with `--gate` where runs are long.
+pub const DEFAULT_GATE: [&str; 2] = ["latency_ms.p95", "error_rate"];
 
 /// Every key `--gate` and `[compare] gate` accept.
 pub fn metric_keys() -> Vec<&'static str> {

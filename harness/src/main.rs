@@ -162,7 +162,7 @@ struct Judging {
     #[arg(long, value_name = "PCT", value_parser = parse_threshold)]
     threshold: Option<Threshold>,
     /// The metrics that decide the exit code, comma separated [default: the scenario's [compare] gate, else
-    /// latency_ms.p95,latency_ms.p99,error_rate].
+    /// latency_ms.p95,error_rate].
     #[arg(long, value_name = "METRICS", value_delimiter = ',')]
     gate: Option<Vec<String>>,
     /// Gate even when the sides ran different scenarios, on different CPU models or with different tgload versions.

@@ -3,6 +3,8 @@
 //! from its run directory and, for what a process cannot report about itself, from outside (the tgload process's
 //! peak RSS and open files, read from /proc while it runs). It measures and prints; it asserts nothing.
 
+mod compare;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, Stdio};
 use std::time::{Duration, Instant};
@@ -10,7 +12,8 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context, Result};
 use serde_json::Value;
 
-const USAGE: &str = "usage: cargo xtask bench [all | users | echo [RATE...] | overhead | soak [MINUTES]]
+const USAGE: &str =
+    "usage: cargo xtask bench [all | users | echo [RATE...] | overhead | soak [MINUTES] | compare [SESSIONS]]
 
   users     10,000 users, 1-3 s think time, the full mix (scenarios/load-10k.toml): tgload's peak RSS and open files
   echo      the highest answer rate: harness/benches/echo.toml at each offered rate (`tgload run --rate`;
@@ -18,6 +21,8 @@ const USAGE: &str = "usage: cargo xtask bench [all | users | echo [RATE...] | ov
   overhead  the harness's own latency against the mock's in-process timing (harness/benches/overhead.toml)
   soak      the endurance mix (scenarios/endurance-72h.toml) for MINUTES (default 30): tgload's RSS every 10 s and
             its Theil-Sen slope after a warm-up (goal: under 1 MB per hour); not part of `all`
+  compare   SESSIONS (default 20) A/A `tgload ab` sessions of the bundled bot, and as many against a candidate 20 %
+            slower at p95 (harness/benches/compare.toml): how often each is judged worse; not part of `all`
 
 Results are printed as Markdown and appended to target/bench/results.md; run directories go to target/bench/.";
 
@@ -41,6 +46,11 @@ fn main() -> ExitCode {
         ["bench", "soak", minutes] => match minutes.parse::<u64>() {
             Ok(minutes) if minutes >= 1 => Bench::new().and_then(|b| b.soak(minutes)),
             _ => Err(anyhow::anyhow!("`{minutes}` is not a whole number of minutes")),
+        },
+        ["bench", "compare"] => Bench::new().and_then(|b| b.compare(compare::DEFAULT_SESSIONS)),
+        ["bench", "compare", n] => match n.parse::<usize>() {
+            Ok(n) if n >= 1 => Bench::new().and_then(|b| b.compare(n)),
+            _ => Err(anyhow::anyhow!("`{n}` is not a number of sessions")),
         },
         _ => {
             eprintln!("{USAGE}");

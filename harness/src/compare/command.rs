@@ -63,7 +63,15 @@ pub fn run(options: &Options) -> Result<Outcome, Error> {
     let comparison = compare(&base, &candidate, &settings);
     let out = options.out.clone().unwrap_or_else(|| default_out(&options.base, &options.candidate));
     std::fs::create_dir_all(&out).map_err(Error::io(format!("create {}", out.display())))?;
+    let shifts = shift_rows(&comparison);
+    let title =
+        format!("Shifts, candidate against base ({} vs {} runs)", comparison.base.runs, comparison.candidate.runs);
+    let threshold_pct = comparison.threshold.fraction() * 100.0;
     let charts: Charts = charts::render_comparison(&options.base, &options.candidate, &out)
+        .and_then(|mut paths| {
+            paths.extend(charts::render_shifts(&title, threshold_pct, &shifts, &out)?);
+            Ok(paths)
+        })
         .map(|paths| paths.iter().filter_map(|p| p.file_name()).map(|n| n.to_string_lossy().into_owned()).collect())
         .map_err(|e| e.to_string());
     let markdown = markdown(&comparison, &charts);
@@ -76,6 +84,23 @@ pub fn run(options: &Options) -> Result<Outcome, Error> {
     write_atomic(&out.join("compare.json"), format!("{json}\n").as_bytes())?;
     write_atomic(&out.join("compare.md"), markdown.as_bytes())?;
     Ok(Outcome { comparison, markdown, out })
+}
+
+/// The rows the shift chart shows: those with a relative shift and interval.
+fn shift_rows(comparison: &Comparison) -> Vec<charts::figure::Shift> {
+    let rows = comparison.rows.iter().filter_map(|row| {
+        let (shift, [low, high]) = (row.relative?, row.relative_ci?);
+        // The table's ● is not in the charts' embedded font.
+        let gate = if row.gated { " (gated)" } else { "" };
+        Some(charts::figure::Shift {
+            label: format!("{}{gate}", row.label.replace('`', "")),
+            shift_pct: shift * 100.0,
+            low_pct: low * 100.0,
+            high_pct: high * 100.0,
+            verdict: row.verdict.as_str().to_string(),
+        })
+    });
+    rows.collect()
 }
 
 /// The settings from the command line, else from the candidate's scenario as recorded in its `meta.json`.

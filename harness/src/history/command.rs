@@ -130,8 +130,7 @@ fn markdown(d: &Document<'_>) -> String {
     let _ = writeln!(r, "# tgload history: {name}\n");
     let _ = writeln!(
         r,
-        "{} nights, {} metrics. Change points by E-Divisive means, each confirmed by Welch's t-test between the \
-         segments either side at p < {}; a change under {}% is `minor`.",
+        "{} nights, {} metrics. Change points: E-Divisive means, Welch's t-test p < {}, `minor` under {}%.",
         d.nights,
         d.metrics.len(),
         d.p_value,
