@@ -1,5 +1,5 @@
-//! `tgload compare` on two synthetic run directories: the exit codes (0, 99, 1, 2), the files it writes, and
-//! its errors. No bot runs, so these need no `TGLOAD_E2E`.
+//! `tgload compare` on synthetic repeats and run directories: the exit codes (0, 99, 98, 1, 2), the files it
+//! writes, and its errors. No bot runs, so these need no `TGLOAD_E2E`; `ab.rs` compares real runs.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -55,14 +55,24 @@ fn write_run(root: &Path, name: &str, summary: &str, meta: Option<&Value>) -> Pa
     dir
 }
 
-/// A base run and a candidate run whose summary `edit` changed, in a fresh directory.
+/// A repeats directory `<root>/<name>` of `n` identical runs `r1/` ... `rN/`.
+fn write_repeats(root: &Path, name: &str, summary: &str, meta: Option<&Value>, n: usize) -> PathBuf {
+    let dir = root.join(name);
+    for k in 1..=n {
+        write_run(&dir, &format!("r{k}"), summary, meta);
+    }
+    dir
+}
+
+/// A base side and a candidate side of three identical repeats each, the candidate's summary changed by `edit`,
+/// in a fresh directory.
 fn two_runs(test: &str, edit: impl FnOnce(&mut Value)) -> (PathBuf, PathBuf) {
     let root = out_dir(test);
     let meta = meta_json("aaaa");
-    let base = write_run(&root, "base", &summary_json().to_string(), Some(&meta));
+    let base = write_repeats(&root, "base", &summary_json().to_string(), Some(&meta), 3);
     let mut summary = summary_json();
     edit(&mut summary);
-    let candidate = write_run(&root, "candidate", &summary.to_string(), Some(&meta));
+    let candidate = write_repeats(&root, "candidate", &summary.to_string(), Some(&meta), 3);
     (base, candidate)
 }
 
@@ -82,14 +92,15 @@ fn equal_runs_exit_0_and_the_comparison_is_written_beside_the_candidate() {
     assert_eq!(output.status.code(), Some(0), "{}", text(&output));
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(
-        stdout.contains("**Verdict: SAME**") && stdout.contains("| latency p95 | 100.0 ms | 100.0 ms |"),
+        stdout.contains("**Verdict: SAME**") && stdout.contains("| ● | latency p95 | 100.0 ms | 100.0 ms |"),
         "{stdout}"
     );
 
     let out = candidate.join("compare-base");
     assert_eq!(std::fs::read_to_string(out.join("compare.md")).unwrap().trim_end(), stdout.trim_end());
     let json = read_json(&out.join("compare.json"));
-    assert_eq!((json["schema_version"].as_u64(), json["verdict"].as_str()), (Some(1), Some("same")));
+    assert_eq!((json["schema_version"].as_u64(), json["verdict"].as_str()), (Some(2), Some("same")));
+    assert_eq!((json["base"]["runs"].as_u64(), json["gating"].as_bool()), (Some(3), Some(true)));
     assert_eq!((json["threshold"].as_f64(), json["same_scenario"].as_bool()), (Some(0.1), Some(true)));
     assert_eq!(json["base"]["dir"].as_str(), base.to_str());
     assert_eq!(json["candidate"]["commit"], "0123456789abcdef0123456789abcdef01234567");
@@ -97,7 +108,7 @@ fn equal_runs_exit_0_and_the_comparison_is_written_beside_the_candidate() {
     let drift = json["rows"].as_array().unwrap().iter().find(|r| r["metric"] == "bot.rss_drift_mb_per_h").unwrap();
     assert_eq!((drift["base"].clone(), drift["verdict"].as_str()), (Value::Null, Some("n/a")));
     assert_eq!(json["charts_error"], Value::Null);
-    for chart in ["distribution", "latency-p95", "rss"] {
+    for chart in ["distribution", "latency-p95", "rss", "shift"] {
         assert!(json["charts"].as_array().unwrap().iter().any(|c| c == &format!("{chart}.png")), "{json}");
         let png = std::fs::read(out.join(format!("{chart}.png"))).unwrap();
         assert!(png.len() > 1000 && png.starts_with(b"\x89PNG\r\n\x1a\n"), "{chart}.png is not a PNG");
@@ -112,7 +123,10 @@ fn a_worse_metric_exits_99_unless_within_the_threshold() {
     let output = compare(&base, &candidate, &[]);
     assert_eq!(output.status.code(), Some(99), "{}", text(&output));
     let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(stdout.contains("| latency p95 | 100.0 ms | 130.0 ms | +30.0 ms | +30.0% | **worse** |"), "{stdout}");
+    assert!(
+        stdout.contains("| ● | latency p95 | 100.0 ms | 130.0 ms | +30.0% | +30.0% to +30.0% | **worse** |"),
+        "{stdout}"
+    );
     assert_eq!(read_json(&candidate.join("compare-base/compare.json"))["verdict"], "worse");
 
     let out = base.with_file_name("elsewhere");
@@ -123,22 +137,70 @@ fn a_worse_metric_exits_99_unless_within_the_threshold() {
 }
 
 #[test]
-fn runs_of_different_scenarios_are_compared_with_a_warning() {
+fn sides_of_different_scenarios_do_not_gate_unless_allowed() {
     let root = out_dir("compare-scenarios");
-    let base = write_run(&root, "base", &summary_json().to_string(), Some(&meta_json("aaaa")));
-    let candidate = write_run(&root, "candidate", &summary_json().to_string(), Some(&meta_json("bbbb")));
+    let base = write_repeats(&root, "base", &summary_json().to_string(), Some(&meta_json("aaaa")), 3);
+    let candidate = write_repeats(&root, "candidate", &summary_json().to_string(), Some(&meta_json("bbbb")), 3);
     let output = compare(&base, &candidate, &[]);
-    assert_eq!(output.status.code(), Some(0), "{}", text(&output));
+    assert_eq!(output.status.code(), Some(98), "{}", text(&output));
     let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(stdout.contains("> **Warning: these runs are not like for like.**"), "{stdout}");
+    assert!(stdout.contains("> **Warning: these sides are not like for like.** Not gated"), "{stdout}");
     assert!(stdout.contains("> - different scenario files: sha256 aaaa in base, bbbb in candidate"), "{stdout}");
-    assert_eq!(read_json(&candidate.join("compare-base/compare.json"))["same_scenario"], false);
+    let json = read_json(&candidate.join("compare-base/compare.json"));
+    assert_eq!((json["same_scenario"].as_bool(), json["gating"].as_bool()), (Some(false), Some(false)));
+
+    let output = compare(&base, &candidate, &["--allow-mismatch"]);
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output));
+}
+
+#[test]
+fn single_runs_are_inconclusive_and_exit_98() {
+    let root = out_dir("compare-single");
+    let meta = meta_json("aaaa");
+    let base = write_run(&root, "base", &summary_json().to_string(), Some(&meta));
+    let mut worse = summary_json();
+    worse["latency_ms"]["p95"] = json!(300.0);
+    let candidate = write_run(&root, "candidate", &worse.to_string(), Some(&meta));
+    let output = compare(&base, &candidate, &[]);
+    assert_eq!(output.status.code(), Some(98), "{}", text(&output));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.contains("1 vs 1 runs: with one run a side"), "{stdout}");
+    assert!(
+        stdout.contains("| +200.0% | +200.0% to +200.0% | inconclusive (~2 runs a side would decide) |"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn gated_metrics_come_from_the_flag_or_the_scenario() {
+    let (base, candidate) = two_runs("compare-gate", |s| s["throughput_per_s"] = json!(500.0));
+    let output = compare(&base, &candidate, &[]);
+    assert_eq!(output.status.code(), Some(0), "throughput is not gated by default: {}", text(&output));
+    let output = compare(&base, &candidate, &["--gate", "latency_ms.p95,throughput_per_s"]);
+    assert_eq!(output.status.code(), Some(99), "{}", text(&output));
+    // The candidate's scenario, as its meta.json records it, gates throughput.
+    let mut meta = meta_json("aaaa");
+    meta["scenario"]["compare"] = json!({"threshold": 0.6, "gate": ["throughput_per_s"]});
+    for k in 1..=3 {
+        std::fs::write(candidate.join(format!("r{k}/meta.json")), meta.to_string()).unwrap();
+    }
+    let output = compare(&base, &candidate, &[]);
+    assert_eq!(output.status.code(), Some(0), "-50% is within the scenario's 60%: {}", text(&output));
+    let output = compare(&base, &candidate, &["--threshold", "10%"]);
+    assert_eq!(output.status.code(), Some(99), "{}", text(&output));
+    let output = compare(&base, &candidate, &["--gate", "p95"]);
+    assert_eq!(output.status.code(), Some(2), "{}", text(&output));
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("--gate: `p95` is not a compared metric"),
+        "{}",
+        text(&output)
+    );
 }
 
 #[test]
 fn a_chart_that_cannot_be_drawn_is_noted_not_fatal() {
     let (base, candidate) = two_runs("compare-charts", |_| {});
-    std::fs::write(candidate.join("timeseries.csv"), format!("{}\nnot,a,row\n", charts::series::HEADER)).unwrap();
+    std::fs::write(candidate.join("r1/timeseries.csv"), format!("{}\nnot,a,row\n", charts::series::HEADER)).unwrap();
     let output = compare(&base, &candidate, &[]);
     assert_eq!(output.status.code(), Some(0), "{}", text(&output));
     let md = std::fs::read_to_string(candidate.join("compare-base/compare.md")).unwrap();
@@ -150,7 +212,9 @@ fn a_chart_that_cannot_be_drawn_is_noted_not_fatal() {
 #[test]
 fn a_missing_summary_is_bad_input_naming_the_file() {
     let (base, candidate) = two_runs("compare-missing", |_| {});
-    std::fs::remove_file(base.join("summary.json")).unwrap();
+    std::fs::remove_file(base.join("r1/summary.json")).unwrap();
+    std::fs::remove_dir_all(base.join("r2")).unwrap();
+    std::fs::remove_dir_all(base.join("r3")).unwrap();
     let output = compare(&base, &candidate, &[]);
     assert_eq!(output.status.code(), Some(2), "{}", text(&output));
     let expected = format!("tgload compare: {}: not found", base.join("summary.json").display());
@@ -169,14 +233,14 @@ fn another_schema_version_or_malformed_json_is_bad_input() {
     assert_eq!(output.status.code(), Some(2), "{}", text(&output));
     let expected = format!(
         "{}: schema_version 3, but this tgload reads schema_version 1 to 2",
-        candidate.join("summary.json").display()
+        candidate.join("r1/summary.json").display()
     );
     assert!(String::from_utf8_lossy(&output.stderr).contains(&expected), "{}", text(&output));
 
-    std::fs::write(candidate.join("summary.json"), "{\n  \"schema_version\": 1,\n  oops\n}\n").unwrap();
+    std::fs::write(candidate.join("r1/summary.json"), "{\n  \"schema_version\": 1,\n  oops\n}\n").unwrap();
     let output = compare(&base, &candidate, &[]);
     assert_eq!(output.status.code(), Some(2), "{}", text(&output));
-    let expected = format!("{}:3:3: key must be a string", candidate.join("summary.json").display());
+    let expected = format!("{}:3:3: key must be a string", candidate.join("r1/summary.json").display());
     assert!(String::from_utf8_lossy(&output.stderr).contains(&expected), "{}", text(&output));
 }
 
@@ -190,14 +254,15 @@ fn bad_usage_exits_2_and_help_documents_the_exit_codes() {
     let help = Command::new(tgload_bin()).args(["compare", "--help"]).output().unwrap();
     assert_eq!(help.status.code(), Some(0), "{}", text(&help));
     let help = String::from_utf8_lossy(&help.stdout);
-    assert!(help.contains("99  at least one metric is worse") && help.contains("--threshold <PCT>"), "{help}");
+    assert!(help.contains("99  a gated metric is worse") && help.contains("--threshold <PCT>"), "{help}");
+    assert!(help.contains("98  a gated metric is inconclusive") && help.contains("--gate <METRICS>"), "{help}");
 }
 
 #[test]
 fn an_out_dir_that_cannot_be_created_is_an_error() {
     let (base, candidate) = two_runs("compare-unwritable", |_| {});
     // A regular file where a directory should be: no permission tricks, which root would ignore.
-    let out = candidate.join("summary.json").join("compare");
+    let out = candidate.join("r1/summary.json").join("compare");
     let output = compare(&base, &candidate, &["--out", out.to_str().unwrap()]);
     assert_eq!(output.status.code(), Some(1), "{}", text(&output));
     assert!(String::from_utf8_lossy(&output.stderr).contains("tgload compare: create "), "{}", text(&output));

@@ -4,6 +4,7 @@
 //! other for two cores. `compare` runs `tgload compare` on synthetic run directories, always, and `fuzz` feeds the
 //! scenario parser arbitrary and mutated files.
 
+mod ab;
 mod accuracy;
 mod bot;
 mod capacity;
