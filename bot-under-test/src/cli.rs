@@ -148,6 +148,14 @@ pub fn bot_api_url(mut url: Url) -> Url {
     url
 }
 
+/// A number of milliseconds, zero or more and finite.
+fn non_negative_ms(text: &str) -> Result<f64, String> {
+    match text.trim().parse::<f64>() {
+        Ok(ms) if (0.0..=3_600_000.0).contains(&ms) => Ok(ms),
+        _ => Err(format!("`{text}` is not a number of milliseconds from 0 to 3600000")),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -228,13 +236,5 @@ mod tests {
             delay_growth_per_min: Duration::from_millis(30),
         };
         assert_eq!(config.faults, expected);
-    }
-}
-
-/// A number of milliseconds, zero or more and finite.
-fn non_negative_ms(text: &str) -> Result<f64, String> {
-    match text.trim().parse::<f64>() {
-        Ok(ms) if ms.is_finite() && ms >= 0.0 && ms <= 3_600_000.0 => Ok(ms),
-        _ => Err(format!("`{text}` is not a number of milliseconds from 0 to 3600000")),
     }
 }

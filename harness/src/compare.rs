@@ -455,6 +455,29 @@ impl Comparison {
     }
 }
 
+/// The metrics a nightly history keeps: those `compare` gates by default and the other whole-run figures.
+const HISTORY_METRICS: [&str; 7] = [
+    "latency_ms.p50",
+    "latency_ms.p95",
+    "latency_ms.p99",
+    "error_rate",
+    "throughput_per_s",
+    "bot.rss_peak_mb",
+    "bot.cpu_mean_pct",
+];
+
+/// A side's figure of each history metric, as the comparison's `base` and `candidate` columns have it: the median
+/// over its runs of each run's median sample (`error_rate` in percent).
+pub fn figures(side: &Side) -> Vec<(String, f64)> {
+    let figure = |metric: &Metric| {
+        let samples: Vec<Vec<f64>> = side.runs.iter().map(metric.samples).collect();
+        let mut medians = shift::run_medians(&samples);
+        (!medians.is_empty()).then(|| shift::median_in_place(&mut medians))
+    };
+    let metrics = METRICS.iter().filter(|m| HISTORY_METRICS.contains(&m.key));
+    metrics.filter_map(|m| Some((m.key.to_string(), figure(m)?))).collect()
+}
+
 /// Compares `candidate` with `base`. Both sides have at least one run.
 pub fn compare(base: &Side, candidate: &Side, settings: &Settings) -> Comparison {
     let mut rows: Vec<Row> = METRICS

@@ -1,6 +1,6 @@
 //! Nightly history: one CSV line per night per metric, and the change points in each metric's series, found by
 //! E-Divisive means (Matteson & James 2014, α = 1) in the manner of Apache Otava: binary segmentation of
-//! half-overlapping windows of `WINDOW` nights, each split confirmed by Welch's t-test, then a merge step that
+//! half-overlapping windows of `WINDOW` nights, each split confirmed by Student's t-test, then a merge step that
 //! tests every split again against its neighbouring segments and drops those that no longer reach `P_VALUE`.
 //! Unlike Otava, the windows are split at `P_VALUE` itself, not at a 10 times weaker first pass, which on flat
 //! synthetic histories of 200 nights more than doubled the false alarms. Pure: no file, no clock; `command` is
@@ -100,7 +100,7 @@ pub struct ChangePoint {
     pub after_mean: f64,
     /// The relative change of the segment means in percent, `None` when the mean before is zero.
     pub change_pct: Option<f64>,
-    /// Welch's two-sided t-test between those two segments.
+    /// Student's two-sided t-test between those two segments.
     pub p_value: f64,
     pub verdict: Verdict,
 }
@@ -277,7 +277,7 @@ fn split(values: &[f64], max_p: f64) -> BTreeSet<usize> {
 fn bisect(values: &[f64], start: usize, end: usize, max_p: f64, found: &mut BTreeSet<usize>) {
     let Some(tau) = best_split(&values[start..end]) else { return };
     let at = start + tau;
-    if welch(&values[start..at], &values[at..end]).p_value >= max_p {
+    if t_test(&values[start..at], &values[at..end]).p_value >= max_p {
         return;
     }
     found.insert(at);
@@ -326,14 +326,14 @@ fn best_split(x: &[f64]) -> Option<usize> {
 /// The merge step: while the weakest candidate's t-test against its neighbouring segments does not reach
 /// `max_p`, drop it, and test again the neighbours whose segments it joined. What stays is confirmed, each with
 /// its test.
-fn merge(values: &[f64], candidates: BTreeSet<usize>, max_p: f64) -> Vec<(usize, Welch)> {
+fn merge(values: &[f64], candidates: BTreeSet<usize>, max_p: f64) -> Vec<(usize, TTest)> {
     let mut kept: Vec<usize> = candidates.into_iter().collect();
     loop {
-        let tests: Vec<Welch> = (0..kept.len())
+        let tests: Vec<TTest> = (0..kept.len())
             .map(|i| {
                 let from = if i == 0 { 0 } else { kept[i - 1] };
                 let to = kept.get(i + 1).copied().unwrap_or(values.len());
-                welch(&values[from..kept[i]], &values[kept[i]..to])
+                t_test(&values[from..kept[i]], &values[kept[i]..to])
             })
             .collect();
         let weakest = tests.iter().enumerate().max_by(|a, b| a.1.p_value.total_cmp(&b.1.p_value));
@@ -346,27 +346,30 @@ fn merge(values: &[f64], candidates: BTreeSet<usize>, max_p: f64) -> Vec<(usize,
     }
 }
 
-/// The two segments' means and the two-sided p-value of Welch's t-test between them.
+/// The two segments' means and the two-sided p-value of Student's t-test between them.
 #[derive(Debug, Clone, Copy, PartialEq)]
-struct Welch {
+struct TTest {
     before_mean: f64,
     after_mean: f64,
     p_value: f64,
 }
 
-/// Welch's unequal-variance t-test, with Welch-Satterthwaite degrees of freedom. A segment shorter than
-/// `MIN_SEGMENT` confirms nothing (p = 1). Two segments without spread differ for certain (p = 0) unless their
-/// means are equal.
-fn welch(before: &[f64], after: &[f64]) -> Welch {
+/// Student's two-sample t-test with pooled variance, as Otava confirms its splits (scipy's `ttest_ind` defaults):
+/// Welch's unequal-variance test was tried and gave about three times the false alarms on flat synthetic series
+/// (3.6 % against 1.0 % over 60 nights), most of them at 3-point segments at a series' ends, where a segment's own
+/// variance is least known. A segment shorter than `MIN_SEGMENT` confirms nothing (p = 1). Two segments without
+/// spread differ for certain (p = 0) unless their means are equal.
+fn t_test(before: &[f64], after: &[f64]) -> TTest {
     let (before_mean, before_var) = mean_var(before);
     let (after_mean, after_var) = mean_var(after);
-    let mut test = Welch { before_mean, after_mean, p_value: 1.0 };
+    let mut test = TTest { before_mean, after_mean, p_value: 1.0 };
     if before.len() < MIN_SEGMENT || after.len() < MIN_SEGMENT {
         return test;
     }
     let (n1, n2) = (before.len() as f64, after.len() as f64);
-    let (a, b) = (before_var / n1, after_var / n2);
-    let se2 = a + b;
+    let freedom = n1 + n2 - 2.0;
+    let pooled = ((n1 - 1.0) * before_var + (n2 - 1.0) * after_var) / freedom;
+    let se2 = pooled * (1.0 / n1 + 1.0 / n2);
     test.p_value = if se2 == 0.0 {
         if before_mean == after_mean {
             1.0
@@ -375,7 +378,6 @@ fn welch(before: &[f64], after: &[f64]) -> Welch {
         }
     } else {
         let t = (after_mean - before_mean) / se2.sqrt();
-        let freedom = se2 * se2 / (a * a / (n1 - 1.0) + b * b / (n2 - 1.0));
         // The survival function keeps its precision for tiny p-values, where 1 - cdf would round to zero.
         StudentsT::new(0.0, 1.0, freedom).map_or(1.0, |d| (2.0 * d.sf(t.abs())).min(1.0))
     };

@@ -5,7 +5,8 @@
 //! 99 one is worse, 98 one is inconclusive (or the sides are not like for like), 1 the output could not be
 //! written (for `ab`: a run failed), 2 bad usage or input.
 //! `report`: 0 rebuilt, 1 not written, 2 bad input. `capacity`: 0 the bot's limit found, 98 inconclusive, 1 a probe
-//! could not run, 2 bad usage. `supervise` is tgload's own, for the bot's process.
+//! could not run, 2 bad usage. `history`: 0 (informational), 1 not written, 2 bad input. `supervise` is tgload's
+//! own, for the bot's process.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -103,6 +104,28 @@ enum Command {
         #[command(flatten)]
         judging: Judging,
     },
+    /// Find the change points of a nightly history file (night,commit,metric,value), per metric, and name the first
+    /// night of each shift; or append a night's figures to it (--add).
+    #[command(after_help = HISTORY_HELP)]
+    History {
+        /// The history file (CSV).
+        file: PathBuf,
+        /// Append the figures of this run, repeats or A/B directory (its candidate side) as one night.
+        #[arg(long, value_name = "DIR", requires = "night")]
+        add: Option<PathBuf>,
+        /// The night's label for --add, e.g. 2026-12-01.
+        #[arg(long)]
+        night: Option<String>,
+        /// The night's commit for --add.
+        #[arg(long)]
+        commit: Option<String>,
+        /// Changes smaller than this are listed as minor, e.g. 5% or 0.05.
+        #[arg(long, value_name = "PCT", value_parser = parse_threshold, default_value = "5%")]
+        threshold: Threshold,
+        /// Print the change points as JSON instead of Markdown.
+        #[arg(long)]
+        json: bool,
+    },
     /// Find the highest arrival rate the bot sustains: probes of an open-paced scenario at rising rates, then a
     /// bisection, each probe a run of its own in the capacity directory.
     #[command(after_help = CAPACITY_HELP)]
@@ -189,6 +212,13 @@ Runs base, candidate, candidate, base, base, candidate, ... into base/rK and can
 summary.json and report.md, then compares them into compare/ as `tgload compare` does.
 
 Exit codes: those of `tgload compare`; 128 + N when a signal stopped the session, 1 when a run failed, 2 bad usage.";
+
+const HISTORY_HELP: &str = "\
+Change points are E-Divisive means (as Apache Otava finds them), each confirmed by Student's t-test at p < 0.001 \
+between the segments on either side; a shift's first night is the first night at the new level.
+
+Exit codes: 0 (a history is read, not gated: each night's `tgload compare` gates), 1 the file could not be written, \
+2 bad input (a malformed line, named with its number).";
 
 const CAPACITY_HELP: &str = "\
 Writes summary.json (`capacity`: max_sustainable_per_s, first_unsustainable_per_s, limited_by, every probe),
@@ -280,6 +310,9 @@ fn main() -> ExitCode {
             compare(&harness::compare::Options { base, candidate, out, threshold, gate, allow_mismatch })
         }
         Command::Report { dir } => report(&dir),
+        Command::History { file, add, night, commit, threshold, json } => {
+            history(&file, add.as_deref().zip(night.as_deref()), commit.as_deref(), threshold.fraction(), json)
+        }
         Command::Capacity { scenario, out, users, start, probe, precision, webhook, bot_cmd } => {
             let run = harness::Options {
                 scenario,
@@ -395,6 +428,42 @@ fn capacity(options: harness::capacity::command::Options) -> ExitCode {
         }
         Err(e) => {
             eprintln!("tgload capacity: {e}");
+            ExitCode::from(e.exit_code())
+        }
+    }
+}
+
+fn history(
+    file: &std::path::Path,
+    add: Option<(&std::path::Path, &str)>,
+    commit: Option<&str>,
+    threshold: f64,
+    json: bool,
+) -> ExitCode {
+    if let Some((dir, night)) = add {
+        return match harness::history::command::add(file, dir, night, commit) {
+            Ok(n) => {
+                eprintln!("tgload history: {n} figures of {} added to {} as {night}", dir.display(), file.display());
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("tgload history: {e}");
+                ExitCode::from(e.exit_code())
+            }
+        };
+    }
+    let options = harness::history::Options { file: file.to_path_buf(), threshold };
+    match harness::history::run(&options) {
+        Ok(outcome) => {
+            if json {
+                println!("{}", serde_json::to_string_pretty(&outcome.json).unwrap_or_default());
+            } else {
+                println!("{}", outcome.markdown);
+            }
+            ExitCode::from(outcome.exit_code())
+        }
+        Err(e) => {
+            eprintln!("tgload history: {e}");
             ExitCode::from(e.exit_code())
         }
     }

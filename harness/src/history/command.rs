@@ -1,6 +1,7 @@
 //! `tgload history FILE`: reads the nightly history file, finds each metric's change points and formats them as
-//! markdown and JSON. It writes nothing and gates nothing: a history is read by people deciding what to look
-//! into, so the exit code is always 0. Finding the change points is the parent module's.
+//! markdown and JSON. It gates nothing: a history is read by people deciding what to look into, so the exit code
+//! is always 0. Finding the change points is the parent module's. `add` appends a night's figures to the file,
+//! read from a run, repeats or A/B directory.
 
 use std::fmt::Write;
 use std::io::ErrorKind;
@@ -22,6 +23,36 @@ pub struct Options {
     pub file: PathBuf,
     /// A fraction (0.05 is 5 %): a confirmed change smaller than this is listed as `minor`.
     pub threshold: f64,
+}
+
+/// Appends the figures of `dir` (a run or repeats directory, or an A/B directory's candidate side) as night
+/// `night` of the history in `file`, creating it with its header when it is new or empty. Returns how many
+/// figures were added.
+pub fn add(file: &Path, dir: &Path, night: &str, commit: Option<&str>) -> Result<usize, Error> {
+    let side_dir = if dir.join("candidate").is_dir() && !dir.join("summary.json").is_file() {
+        dir.join("candidate")
+    } else {
+        dir.to_path_buf()
+    };
+    let side = crate::compare::command::load_side(&side_dir)?;
+    let figures = crate::compare::figures(&side);
+    let lines = super::append_lines(night, commit, &figures)?;
+    let existing = match std::fs::read_to_string(file) {
+        Ok(text) => text,
+        Err(e) if e.kind() == ErrorKind::NotFound => String::new(),
+        Err(e) => return Err(Error::Usage(format!("cannot read {}: {e}", file.display()))),
+    };
+    // Refuse to append to a file that is not a history: its own errors name the line.
+    parse(file, &existing)?;
+    let mut text = existing;
+    if text.trim().is_empty() {
+        text = format!("{}\n", super::HEADER);
+    } else if !text.ends_with('\n') {
+        text.push('\n');
+    }
+    text.push_str(&lines);
+    crate::rundir::write_atomic(file, text.as_bytes())?;
+    Ok(figures.len())
 }
 
 /// The history, analysed.
@@ -130,7 +161,7 @@ fn markdown(d: &Document<'_>) -> String {
     let _ = writeln!(r, "# tgload history: {name}\n");
     let _ = writeln!(
         r,
-        "{} nights, {} metrics. Change points: E-Divisive means, Welch's t-test p < {}, `minor` under {}%.",
+        "{} nights, {} metrics. Change points: E-Divisive means, Student's t-test p < {}, `minor` under {}%.",
         d.nights,
         d.metrics.len(),
         d.p_value,

@@ -267,3 +267,52 @@ fn an_out_dir_that_cannot_be_created_is_an_error() {
     assert_eq!(output.status.code(), Some(1), "{}", text(&output));
     assert!(String::from_utf8_lossy(&output.stderr).contains("tgload compare: create "), "{}", text(&output));
 }
+
+#[test]
+fn history_adds_nights_and_names_the_first_night_of_a_shift() {
+    let (base, candidate) = two_runs("history", |s| s["latency_ms"]["p95"] = json!(130.0));
+    let file = base.with_file_name("history.csv");
+    // Ten nights at the base's figures, then ten at the candidate's (an A/B directory's candidate side is read the
+    // same way), with a little noise written into the file afterwards so the t-test has spread to judge.
+    for night in 1..=20 {
+        let dir = if night <= 10 { &base } else { &candidate };
+        let output = Command::new(tgload_bin())
+            .args(["history", file.to_str().unwrap(), "--add", dir.to_str().unwrap()])
+            .args(["--night", &format!("2026-11-{night:02}"), "--commit", &format!("c{night:02}")])
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(0), "{}", text(&output));
+    }
+    let text_of_file = std::fs::read_to_string(&file).unwrap();
+    assert!(
+        text_of_file.starts_with("night,commit,metric,value\n2026-11-01,c01,latency_ms.p50,20\n"),
+        "{text_of_file}"
+    );
+    let noisy: String = text_of_file
+        .lines()
+        .enumerate()
+        .map(|(i, line)| match line.rsplit_once(',') {
+            Some((head, value)) if i > 0 => {
+                let jitter = 1.0 + 0.01 * ((i * 7919 % 11) as f64 - 5.0) / 5.0;
+                format!("{head},{}\n", value.parse::<f64>().unwrap() * jitter)
+            }
+            _ => format!("{line}\n"),
+        })
+        .collect();
+    std::fs::write(&file, noisy).unwrap();
+    let output = Command::new(tgload_bin()).args(["history", file.to_str().unwrap()]).output().unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let p95 = stdout.split("## `latency_ms.p95`").nth(1).unwrap_or_default();
+    assert!(p95.contains("| 2026-11-11 | `c11` |") && p95.contains("| worse |"), "{stdout}");
+    assert!(stdout.split("## `latency_ms.p50`").nth(1).unwrap_or_default().contains("no change point"), "{stdout}");
+
+    std::fs::write(&file, "night,commit,metric,value\n2026-11-01,c01,latency_ms.p95,fast\n").unwrap();
+    let output = Command::new(tgload_bin()).args(["history", file.to_str().unwrap()]).output().unwrap();
+    assert_eq!(output.status.code(), Some(2), "{}", text(&output));
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("history.csv:2: value `fast` is not a number"),
+        "{}",
+        text(&output)
+    );
+}
