@@ -229,8 +229,9 @@ const FAULT_RECOVERY: Metric = Metric {
 };
 
 /// The metrics gated when neither the command line nor the scenario's `[compare]` says. Not p99: at the rates of a
-/// nightly run a second's p99 is one of its few slowest answers, and an A/A p99 needs tens of runs a side to be
-/// `same` within 10 % (measured in harness/BENCHMARKS.md); gate it with `--gate` where runs are long.
+/// short nightly run a second's p99 is one of its few slowest answers, so it is the first figure a neighbour's load
+/// moves. In the calibration (harness/BENCHMARKS.md) 1 of 20 quiet A/A sessions left p99 `inconclusive`, and one
+/// A/A session run beside a build asked for ~34 runs a side; gate it with `--gate` where runs are long.
 pub const DEFAULT_GATE: [&str; 2] = ["latency_ms.p95", "error_rate"];
 
 /// Every key `--gate` and `[compare] gate` accept.
@@ -328,11 +329,7 @@ struct Sides<'a> {
 impl Row {
     fn new(data: Sides<'_>, settings: &Settings) -> Row {
         let Sides { metric, action, base, candidate } = data;
-        let center = |runs: &[Vec<f64>]| {
-            let mut medians = shift::run_medians(runs);
-            (!medians.is_empty()).then(|| shift::median_in_place(&mut medians))
-        };
-        let (b, c) = (center(&base), center(&candidate));
+        let (b, c) = (shift::center(&base), shift::center(&candidate));
         let margin = b.map(|b| (settings.threshold.fraction() * b.abs()).max(metric.floor));
         let estimate = shift::estimate(&base, &candidate, seed(metric.key, action));
         let runs = base.len().min(candidate.len());
@@ -469,11 +466,7 @@ const HISTORY_METRICS: [&str; 7] = [
 /// A side's figure of each history metric, as the comparison's `base` and `candidate` columns have it: the median
 /// over its runs of each run's median sample (`error_rate` in percent).
 pub fn figures(side: &Side) -> Vec<(String, f64)> {
-    let figure = |metric: &Metric| {
-        let samples: Vec<Vec<f64>> = side.runs.iter().map(metric.samples).collect();
-        let mut medians = shift::run_medians(&samples);
-        (!medians.is_empty()).then(|| shift::median_in_place(&mut medians))
-    };
+    let figure = |metric: &Metric| shift::center(&side.runs.iter().map(metric.samples).collect::<Vec<_>>());
     let metrics = METRICS.iter().filter(|m| HISTORY_METRICS.contains(&m.key));
     metrics.filter_map(|m| Some((m.key.to_string(), figure(m)?))).collect()
 }

@@ -140,8 +140,8 @@ fn the_threshold_is_inclusive() {
             c.summary.latency_ms.p99 = 168.0;
         },
         expect![[r#"
-            latency p99: Some(150.0) -> Some(168.0) (+12.0%) worse (gated)
-            same scenario: Some(true); gating: true; verdict: worse; exit 99
+            latency p99: Some(150.0) -> Some(168.0) (+12.0%) worse
+            same scenario: Some(true); gating: true; verdict: same; exit 0
         "#]],
     );
     check(
@@ -408,7 +408,7 @@ fn table_snapshot() {
     expect![[r#"
         # tgload compare: base-x3 → candidate-x3
 
-        **Verdict: INCONCLUSIVE** · 2 worse, 1 better, 9 same, 0 inconclusive · threshold 10% · 3 vs 3 runs · gated: `latency_ms.p95`, `latency_ms.p99`, `error_rate`
+        **Verdict: INCONCLUSIVE** · 2 worse, 1 better, 9 same, 0 inconclusive · threshold 10% · 3 vs 3 runs · gated: `latency_ms.p95`, `error_rate`
 
         > **Warning: these sides are not like for like.** Not gated: the verdict is inconclusive (pass --allow-mismatch to gate anyway).
         > - different scenario files: sha256 aaaabbbbcccc in base, 111122223333 in candidate
@@ -427,7 +427,7 @@ fn table_snapshot() {
         |---|---|---:|---:|---:|---:|---|
         |  | latency p50 | 20.0 ms | 20.0 ms | 0% | 0% to 0% | same |
         | ● | latency p95 | 100.0 ms | 130.0 ms | +30.0% | +30.0% to +30.0% | **worse** |
-        | ● | latency p99 | 150.0 ms | 150.0 ms | 0% | 0% to 0% | same |
+        |  | latency p99 | 150.0 ms | 150.0 ms | 0% | 0% to 0% | same |
         |  | latency p99.9 | 200.0 ms | 200.0 ms | 0% | 0% to 0% | same |
         |  | latency max | 300.0 ms | 250.0 ms | -16.7% | -16.7% to -16.7% | better |
         | ● | error rate | 0.100% | 0.040% | -60.0% | -60.0% to -60.0% | same |
@@ -462,7 +462,7 @@ fn a_side_of_one_run_decides_nothing() {
     expect![[r#"
         latency p50: Some(20.0) -> Some(20.0) (+0.0%) inconclusive, ~2 runs
         latency p95: Some(100.0) -> Some(300.0) (+200.0%) inconclusive, ~2 runs (gated)
-        latency p99: Some(150.0) -> Some(150.0) (+0.0%) inconclusive, ~2 runs (gated)
+        latency p99: Some(150.0) -> Some(150.0) (+0.0%) inconclusive, ~2 runs
         latency p99.9: Some(200.0) -> Some(200.0) (+0.0%) inconclusive, ~2 runs
         latency max: Some(300.0) -> Some(300.0) (+0.0%) inconclusive, ~2 runs
         error rate: Some(0.1) -> Some(0.1) (+0.0%) inconclusive, ~2 runs (gated)

@@ -358,3 +358,20 @@ fn bad_fault_sections_name_line_and_field() {
         check_error(&appended(section, find, replace), line, field, message);
     }
 }
+
+#[test]
+fn compare_settings_are_parsed_and_checked() {
+    assert_eq!(parse(GOOD).unwrap().compare, CompareSettings::default());
+    let text = format!("{GOOD}\n[compare]\nthreshold = \"5%\"\ngate = [\"latency_ms.p99\", \"error_rate\"]\n");
+    let settings = parse(&text).unwrap().compare;
+    assert_eq!(settings.gate, Some(vec!["latency_ms.p99".to_string(), "error_rate".to_string()]));
+    assert!(settings.threshold.is_some_and(|t| (t - 0.05).abs() < 1e-12), "{settings:?}");
+    let lines = GOOD.lines().count();
+    check_error(&format!("{GOOD}\n[compare]\nthreshold = \"10\"\n"), lines + 3, "compare.threshold", "ambiguous");
+    check_error(
+        &format!("{GOOD}\n[compare]\ngate = [\"p95\"]\n"),
+        lines + 3,
+        "compare.gate",
+        "`p95` is not a compared metric",
+    );
+}

@@ -102,3 +102,14 @@ fn aa_draws_rarely_claim_a_shift() {
     assert!(claimed <= 2, "{claimed} of 100 A/A draws claimed a shift");
     assert!(covered >= 85, "the interval covered no shift in only {covered} of 100 draws");
 }
+
+#[test]
+fn long_runs_are_condensed_to_group_medians() {
+    let long: Vec<f64> = (0..10_000).map(|i| f64::from(i % 7)).collect();
+    let condensed = condense(&long);
+    assert_eq!(condensed.len(), 2000);
+    assert!(condensed.iter().all(|v| (0.0..=6.0).contains(v)));
+    assert_eq!(condense(&[3.0, 1.0]), vec![3.0, 1.0]);
+    let e = estimate(&[long.clone(), long.clone()], &[long.iter().map(|v| v + 1.0).collect()], 7).unwrap();
+    assert!((e.shift - 1.0).abs() < 1e-9, "{e:?}");
+}
