@@ -32,18 +32,8 @@ enum Command {
         /// The run directory to write [default: runs/<time>-<scenario>].
         #[arg(long)]
         out: Option<PathBuf>,
-        /// Scale the load so its busiest step has this many users.
-        #[arg(long)]
-        users: Option<usize>,
-        /// Scale the load's steps to last this long, e.g. 30s or 2m.
-        #[arg(long, value_parser = parse_duration)]
-        duration: Option<Duration>,
-        /// Set an open-paced scenario's arrival rate, actions per second at its busiest step.
-        #[arg(long, value_name = "PER_SECOND")]
-        rate: Option<f64>,
-        /// Deliver updates to the bot by webhook instead of long polling.
-        #[arg(long)]
-        webhook: bool,
+        #[command(flatten)]
+        load: Load,
         /// Run this command (through `sh -c`) as the bot instead of the bundled one.
         #[arg(long, value_name = "COMMAND")]
         bot_cmd: Option<String>,
@@ -72,33 +62,22 @@ enum Command {
         /// Runs per side.
         #[arg(long, value_name = "N", default_value_t = harness::ab::DEFAULT_REPEAT)]
         repeat: usize,
-        /// Scale the load so its busiest step has this many users.
-        #[arg(long)]
-        users: Option<usize>,
-        /// Scale the load's steps to last this long, e.g. 30s or 2m.
-        #[arg(long, value_parser = parse_duration)]
-        duration: Option<Duration>,
-        /// Set an open-paced scenario's arrival rate, actions per second at its busiest step.
-        #[arg(long, value_name = "PER_SECOND")]
-        rate: Option<f64>,
-        /// Deliver updates to the bots by webhook instead of long polling.
-        #[arg(long)]
-        webhook: bool,
+        #[command(flatten)]
+        load: Load,
         #[command(flatten)]
         judging: Judging,
     },
-    /// Compare two run directories metric by metric: latency percentiles, error rate, throughput, the bot's RSS
-    /// and CPU, and each action's p95. Prints a Markdown table and writes compare.md, compare.json and overlay
-    /// charts.
+    /// Compare two sides, each a run directory or a repeats directory, metric by metric: each shift with its 95%
+    /// interval and a verdict. Prints a Markdown table and writes compare.md, compare.json and the charts.
     #[command(after_help = COMPARE_HELP)]
     Compare {
-        /// The reference run directory (written by `tgload run`).
-        #[arg(value_name = "BASE_DIR")]
+        /// The reference: a run directory, or a repeats directory (`tgload run --repeat`).
+        #[arg(value_name = "BASE")]
         base: PathBuf,
-        /// The run directory judged against it.
-        #[arg(value_name = "CANDIDATE_DIR")]
+        /// The side judged against it, the same way.
+        #[arg(value_name = "CANDIDATE")]
         candidate: PathBuf,
-        /// Where to write compare.md, compare.json and the charts [default: CANDIDATE_DIR/compare-<base dir name>].
+        /// Where to write compare.md, compare.json and the charts [default: CANDIDATE/compare-<base dir name>].
         #[arg(long, value_name = "DIR")]
         out: Option<PathBuf>,
         #[command(flatten)]
@@ -175,6 +154,23 @@ enum Command {
         #[arg(required = true, last = true)]
         command: Vec<String>,
     },
+}
+
+/// How `tgload run` and `tgload ab` change the scenario's load.
+#[derive(Debug, clap::Args)]
+struct Load {
+    /// Scale the load so its busiest step has this many users.
+    #[arg(long)]
+    users: Option<usize>,
+    /// Scale the load's steps to last this long, e.g. 30s or 2m.
+    #[arg(long, value_parser = parse_duration)]
+    duration: Option<Duration>,
+    /// Set an open-paced scenario's arrival rate, actions per second at its busiest step.
+    #[arg(long, value_name = "PER_SECOND")]
+    rate: Option<f64>,
+    /// Deliver updates to the bot by webhook instead of long polling.
+    #[arg(long)]
+    webhook: bool,
 }
 
 /// How a comparison judges: `tgload compare` and `tgload ab`.
@@ -260,7 +256,7 @@ fn main() -> ExitCode {
         .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
         .init();
     match cli.command {
-        Command::Run { scenario, out, users, duration, rate, webhook, bot_cmd, restart, repeat } => {
+        Command::Run { scenario, out, load: Load { users, duration, rate, webhook }, bot_cmd, restart, repeat } => {
             let options = harness::Options {
                 scenario,
                 out,
@@ -283,10 +279,7 @@ fn main() -> ExitCode {
             base_bot_cmd,
             candidate_bot_cmd,
             repeat,
-            users,
-            duration,
-            rate,
-            webhook,
+            load: Load { users, duration, rate, webhook },
             judging: Judging { threshold, gate, allow_mismatch },
         } => ab(harness::ab::Options {
             run: harness::Options {
