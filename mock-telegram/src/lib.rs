@@ -17,6 +17,7 @@ mod ledger;
 mod methods;
 pub mod params;
 mod server;
+pub mod spec;
 mod stats;
 mod updates;
 pub mod wire;

@@ -95,6 +95,14 @@ impl Params {
         Ok(())
     }
 
+    /// Every parameter given as text (not a file), by name.
+    pub fn texts(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.values.iter().filter_map(|(name, param)| match param {
+            Param::Text(text) => Some((name.as_str(), text.as_str())),
+            Param::File { .. } => None,
+        })
+    }
+
     pub fn get(&self, name: &str) -> Option<&Param> {
         self.values.get(name)
     }

@@ -69,7 +69,11 @@ fn dimensions(data: &[u8]) -> (u32, u32) {
     (320, 320)
 }
 
-fn media_message(call: &Call<'_>, method: &str, attach: impl FnOnce(&mut Message)) -> Result<Reply, ApiError> {
+pub(super) fn media_message(
+    call: &Call<'_>,
+    method: &str,
+    attach: impl FnOnce(&mut Message),
+) -> Result<Reply, ApiError> {
     let (caption, caption_entities) = caption(call)?;
     let reply_markup = super::messages::reply_markup(&call.params)?;
     let from = call.bot.user();

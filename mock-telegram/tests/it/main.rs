@@ -5,4 +5,5 @@ mod cli;
 mod compat;
 mod control_fuzz;
 mod fuzz;
+mod spec;
 mod support;
