@@ -32,7 +32,12 @@ impl Mock {
             .await
             .map_err(|e| Error::Mock(format!("cannot bind 127.0.0.1:0: {e}")))?;
         let address = listener.local_addr().map_err(|e| Error::Mock(e.to_string()))?;
-        let config = mock_telegram::Config { history: CHAT_HISTORY, ..mock_telegram::Config::default() };
+        // telegraf always registers an https URL; the bot serves it on loopback as plain http, so deliver it so.
+        let config = mock_telegram::Config {
+            history: CHAT_HISTORY,
+            webhook_https_to_http: true,
+            ..mock_telegram::Config::default()
+        };
         let server = mock_telegram::Server::new(config).map_err(|e| Error::Mock(e.to_string()))?;
         let (shutdown, stop) = oneshot::channel::<()>();
         let task = tokio::spawn(mock_telegram::serve(listener, server.clone(), async move {

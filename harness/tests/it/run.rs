@@ -164,6 +164,48 @@ fn webhook_mode_delivers_by_webhook() {
     assert!(bot_log.to_lowercase().contains("webhook"), "the bot ran in webhook mode: {bot_log}");
 }
 
+/// A webhook bot that registers an https URL, as telegraf always does, and serves plain http on loopback.
+const HTTPS_WEBHOOK_BOT: &str = r#"
+import http.server, json, os, urllib.request
+api, token = os.environ["TELEGRAM_API_URL"].rstrip("/"), os.environ["TELEGRAM_BOT_TOKEN"]
+def call(method, **params):
+    request = urllib.request.Request(f"{api}/bot{token}/{method}", data=json.dumps(params).encode(),
+                                     headers={"Content-Type": "application/json"})
+    return json.load(urllib.request.urlopen(request))
+class Hook(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        update = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        self.send_response(200)
+        self.end_headers()
+        message = update.get("message") or {}
+        if "chat" in message:
+            call("sendMessage", chat_id=message["chat"]["id"], text="echo")
+    def log_message(self, *args):
+        pass
+server = http.server.ThreadingHTTPServer(("127.0.0.1", int(os.environ["WEBHOOK_PORT"])), Hook)
+print(call("setWebhook", url=os.environ["WEBHOOK_URL"].replace("http://", "https://", 1)), flush=True)
+server.serve_forever()
+"#;
+
+#[test]
+fn a_bot_registering_an_https_webhook_is_delivered_to_over_http() {
+    let Some(_guard) = e2e() else { return };
+    let out = out_dir("https-webhook");
+    let bot = out.with_extension("py");
+    std::fs::write(&bot, HTTPS_WEBHOOK_BOT).unwrap();
+    let plan = scenario(
+        &out,
+        "name = \"https-webhook\"\nanswer_timeout = \"5s\"\n[load]\nusers = 4\nhatch_rate = 4\nduration = \"3s\"\n\
+         [pacing]\nmode = \"closed\"\nthink = \"100ms..200ms\"\n[[actions]]\nkind = \"text\"\ntext = \"hi\"\n",
+    );
+    let bot_cmd = format!("python3 {}", bot.display());
+    let output = tgload(&plan, &out, &["--webhook", "--bot-cmd", &bot_cmd]);
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output));
+    let s = summary(&out);
+    assert!(s["actions"]["sent"].as_u64().unwrap() > 10, "{s}");
+    assert_eq!(s["actions"]["answered"], s["actions"]["sent"], "{s}");
+}
+
 #[test]
 fn a_starved_generator_is_inconclusive_not_a_slow_bot() {
     let Some(_guard) = e2e() else { return };
