@@ -61,6 +61,15 @@ pub fn spec() -> &'static Spec {
     })
 }
 
+impl Method {
+    /// Whether the method puts a message into a chat it names (a send, a forward, an edit): what answers a user's
+    /// action, and what a failed call leaves unanswered.
+    pub fn posts_to_chat(&self) -> bool {
+        let message = self.returns.iter().any(|r| r == "Message" || r == "Array of Message");
+        message && self.fields.iter().any(|f| f.name == "chat_id")
+    }
+}
+
 impl Spec {
     /// The method named `name`, in any case.
     pub fn method(&self, name: &str) -> Option<&Method> {
@@ -187,6 +196,13 @@ mod tests {
         let spec = spec();
         assert_eq!((spec.version.as_str(), spec.methods.len(), spec.types.len()), ("Bot API 9.2", 158, 278));
         assert_eq!(spec.method("SENDVIDEO").map(|m| m.name.as_str()), Some("sendVideo"));
+        let posting = |name: &str| spec.method(name).is_some_and(Method::posts_to_chat);
+        for name in ["sendMessage", "sendPhoto", "sendMediaGroup", "editMessageText", "forwardMessage", "sendPoll"] {
+            assert!(posting(name), "{name}");
+        }
+        for name in ["sendChatAction", "getChat", "copyMessage", "answerCallbackQuery"] {
+            assert!(!posting(name), "{name}");
+        }
     }
 
     #[test]

@@ -18,7 +18,7 @@ pub fn answer(call: Call<'_>, method: &Method) -> Result<Reply, ApiError> {
     let inline = call.params.str("inline_message_id").is_some_and(|id| !id.is_empty());
     match returns {
         // Sends into a chat (a send, a forward); an edit names its message and is answered below.
-        "Message" if has("chat_id") && !has("message_id") || method.name.starts_with("forward") => {
+        "Message" if method.posts_to_chat() && (!has("message_id") || method.name.starts_with("forward")) => {
             files::media_message(&call, &method.name, |_| {})
         }
         // Edits of an inline message answer `true`, as Telegram's do.

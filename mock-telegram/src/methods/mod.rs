@@ -188,12 +188,11 @@ impl FailedTarget {
             "answercallbackquery" => {
                 Some(FailedTarget { chat_id: None, callback_id: Some(params.str("callback_query_id")?.to_owned()) })
             }
-            "sendmessage"
-            | "sendphoto"
-            | "senddocument"
-            | "editmessagetext"
-            | "editmessagereplymarkup"
-            | "deletemessage" => Some(FailedTarget { chat_id: Some(params.chat_id().ok()?), callback_id: None }),
+            // Deleting a message answers its action as sending one does.
+            "deletemessage" => Some(FailedTarget { chat_id: Some(params.chat_id().ok()?), callback_id: None }),
+            other if crate::spec::spec().method(other).is_some_and(crate::spec::Method::posts_to_chat) => {
+                Some(FailedTarget { chat_id: Some(params.chat_id().ok()?), callback_id: None })
+            }
             _ => None,
         }
     }
