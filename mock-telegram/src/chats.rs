@@ -168,6 +168,7 @@ mod tests {
             photo: None,
             document: None,
             reply_markup: None,
+            extra: Default::default(),
         }
     }
 

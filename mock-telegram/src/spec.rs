@@ -83,7 +83,7 @@ const MAX_DEPTH: usize = 6;
 
 /// A value of type `type_name` (`Integer`, `Array of Sticker`, `ChatMemberOwner`, ...) with every required field,
 /// taking a field's value from `known` when it has one of that name (`chat_id` for `Chat.id` is the caller's to
-/// map). An abstract type is its first subtype.
+/// map), and the optional fields `known` has plain values for. An abstract type is its first subtype.
 pub fn example(type_name: &str, known: &Map<String, Value>) -> Value {
     build(spec(), type_name, known, 0)
 }
@@ -105,6 +105,16 @@ fn build(spec: &Spec, type_name: &str, known: &Map<String, Value>, depth: usize)
                 return build(spec, first, known, depth);
             }
             let mut object = Map::new();
+            // An optional field is there when the call gave a plain value for it (a caption, a file's MIME type);
+            // objects are left out, since only a required one is checked to be whole.
+            for field in ty.fields.iter().filter(|f| !f.required) {
+                match known.get(&field.name) {
+                    Some(value) if !value.is_object() && !value.is_array() && fits(value, &field.types) => {
+                        object.insert(field.name.clone(), value.clone());
+                    }
+                    _ => {}
+                }
+            }
             for field in ty.fields.iter().filter(|f| f.required) {
                 let value = match (known.get(&field.name), always(field)) {
                     (_, Some(fixed)) => Value::from(fixed),

@@ -125,6 +125,10 @@ pub struct Message {
     pub document: Option<Box<Document>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reply_markup: Option<Json>,
+    /// The fields of the media kinds no field above models (`video`, `voice`, `sticker`, ...), built from the
+    /// spec by `methods::generic`; empty for every other message.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, Value>,
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -223,6 +223,7 @@ fn user_message(message_id: i64, from: Arc<crate::wire::User>, chat: Arc<crate::
         photo: None,
         document: None,
         reply_markup: None,
+        extra: Default::default(),
     }
 }
 

@@ -1,4 +1,6 @@
-//! Media: sendPhoto and sendDocument (multipart uploads, file ids or URLs), getFile and the file download route.
+//! Media: sendPhoto and sendDocument (multipart uploads, file ids or URLs), the files of every other sending
+//! method (`media_fields`: a video, a voice, a sticker, ... built as their spec types), getFile and the file
+//! download route.
 
 use axum::response::Response;
 use bytes::Bytes;
@@ -52,6 +54,38 @@ fn media(call: &Call<'_>, field: &str, folder: &str) -> Result<Media, ApiError> 
     }
 }
 
+/// The media a generic send carries, as the message's fields: each file parameter of `method` that the call has
+/// (not a thumbnail or a cover) stored like an uploaded photo, and the message field of the same name (`video`,
+/// `voice`, `sticker`, ...) built as its spec type around the stored file.
+pub(super) fn media_fields(
+    call: &Call<'_>,
+    method: &crate::spec::Method,
+) -> Result<serde_json::Map<String, serde_json::Value>, ApiError> {
+    let spec = crate::spec::spec();
+    let message_fields = spec.types.get("Message").map_or(&[][..], |t| t.fields.as_slice());
+    let mut fields = serde_json::Map::new();
+    let is_file = |f: &&crate::spec::Field| f.types.iter().any(|t| t == "InputFile");
+    for field in method.fields.iter().filter(is_file).filter(|f| !matches!(f.name.as_str(), "thumbnail" | "cover")) {
+        let Some(message_field) = message_fields.iter().find(|m| m.name == field.name) else { continue };
+        if call.params.get(&field.name).is_none() {
+            continue;
+        }
+        let media = media(call, &field.name, &format!("{}s", field.name))?;
+        let (width, height) = dimensions(&media.data);
+        let mut known = serde_json::Map::new();
+        known.insert("file_id".into(), media.file.file_id.clone().into());
+        known.insert("file_unique_id".into(), media.file.file_unique_id.clone().into());
+        known.insert("file_size".into(), media.file.file_size.into());
+        known.insert("width".into(), width.into());
+        known.insert("height".into(), height.into());
+        known.insert("length".into(), width.into());
+        known.extend(media.file_name.map(|n| ("file_name".to_string(), n.into())));
+        known.extend(media.mime_type.map(|m| ("mime_type".to_string(), m.into())));
+        fields.insert(field.name.clone(), crate::spec::example(&message_field.types[0], &known));
+    }
+    Ok(fields)
+}
+
 fn caption(call: &Call<'_>) -> Result<(Option<String>, Option<Json>), ApiError> {
     let caption = call.params.str("caption").filter(|c| !c.is_empty()).map(str::to_owned);
     if caption.as_deref().is_some_and(|c| utf16_len(c) > MAX_CAPTION) {
@@ -91,6 +125,7 @@ pub(super) fn media_message(
             photo: None,
             document: None,
             reply_markup,
+            extra: Default::default(),
         };
         attach(&mut message);
         message

@@ -19,7 +19,8 @@ pub fn answer(call: Call<'_>, method: &Method) -> Result<Reply, ApiError> {
     match returns {
         // Sends into a chat (a send, a forward); an edit names its message and is answered below.
         "Message" if method.posts_to_chat() && (!has("message_id") || method.name.starts_with("forward")) => {
-            files::media_message(&call, &method.name, |_| {})
+            let media = files::media_fields(&call, method)?;
+            files::media_message(&call, &method.name, |message| message.extra = media)
         }
         // Edits of an inline message answer `true`, as Telegram's do.
         "Message" if inline && method.returns.iter().any(|r| r == "Boolean") => Ok(Reply::ok()),

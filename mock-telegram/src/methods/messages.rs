@@ -101,6 +101,7 @@ pub fn send_message(call: Call<'_>) -> Result<Reply, ApiError> {
         photo: None,
         document: None,
         reply_markup,
+        extra: Default::default(),
     })
 }
 

@@ -132,3 +132,37 @@ async fn a_missing_required_parameter_is_a_400() {
     }
     assert!(failures.is_empty(), "{} calls were not refused:\n{}", failures.len(), failures.join("\n"));
 }
+
+#[tokio::test]
+async fn sent_media_come_back_as_their_types_and_their_files_download() {
+    let mock = start().await;
+    mock.user_says(CHAT, "send me a video").await;
+    let clip = b"not really a video, but bytes".to_vec();
+    let part = reqwest::multipart::Part::bytes(clip.clone()).file_name("clip.mp4").mime_str("video/mp4").unwrap();
+    let form =
+        reqwest::multipart::Form::new().text("chat_id", CHAT.to_string()).text("caption", "a clip").part("video", part);
+    let url = format!("{}/bot{TOKEN}/sendVideo", mock.url);
+    let body: Value = mock.http.post(url).multipart(form).send().await.unwrap().json().await.unwrap();
+    let message = &body["result"];
+    assert_eq!(spec::check("Message", message), Ok(()), "{body}");
+    assert_eq!(
+        (message["caption"].as_str(), message["video"]["mime_type"].as_str()),
+        (Some("a clip"), Some("video/mp4"))
+    );
+    assert_eq!(spec::check("Video", &message["video"]), Ok(()), "{body}");
+    let file = mock.ok("getFile", json!({"file_id": message["video"]["file_id"]})).await;
+    let path = file["file_path"].as_str().unwrap().replace('/', "%2F");
+    let bytes =
+        mock.http.get(format!("{}/file/bot{TOKEN}/{path}", mock.url)).send().await.unwrap().bytes().await.unwrap();
+    assert_eq!(bytes.as_ref(), clip.as_slice());
+
+    // A file id already known is sent again as another kind.
+    let voice = mock.ok("sendVoice", json!({"chat_id": CHAT, "voice": message["video"]["file_id"]})).await;
+    assert_eq!(spec::check("Voice", &voice["voice"]), Ok(()), "{voice}");
+    assert_eq!(voice["voice"]["file_id"], message["video"]["file_id"]);
+    let (status, body) = mock.call("sendSticker", json!({"chat_id": CHAT, "sticker": "no-such-file"})).await;
+    assert_eq!(
+        (status, body["description"].as_str()),
+        (400, Some("Bad Request: wrong file identifier/HTTP URL specified"))
+    );
+}
