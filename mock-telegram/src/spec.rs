@@ -65,8 +65,11 @@ impl Method {
     /// Whether the method puts a message into a chat it names (a send, a forward, an edit): what answers a user's
     /// action, and what a failed call leaves unanswered.
     pub fn posts_to_chat(&self) -> bool {
+        let has = |name: &str| self.fields.iter().any(|f| f.name == name);
         let message = self.returns.iter().any(|r| r == "Message" || r == "Array of Message");
-        message && self.fields.iter().any(|f| f.name == "chat_id")
+        // copyMessage answers only the new message's id.
+        let copy = self.returns.iter().any(|r| r == "MessageId") && has("from_chat_id");
+        (message || copy) && has("chat_id")
     }
 }
 
@@ -210,7 +213,8 @@ mod tests {
         for name in ["sendMessage", "sendPhoto", "sendMediaGroup", "editMessageText", "forwardMessage", "sendPoll"] {
             assert!(posting(name), "{name}");
         }
-        for name in ["sendChatAction", "getChat", "copyMessage", "answerCallbackQuery"] {
+        assert!(posting("copyMessage"));
+        for name in ["sendChatAction", "getChat", "copyMessages", "answerCallbackQuery"] {
             assert!(!posting(name), "{name}");
         }
     }

@@ -13,6 +13,11 @@ use crate::spec::{self, Method};
 
 pub fn answer(call: Call<'_>, method: &Method) -> Result<Reply, ApiError> {
     required(&call, method)?;
+    if call.params.get("chat_id").is_some() {
+        // A chat the mock does not know is Telegram's 400, whatever the method would have done there.
+        let chat_id = call.params.chat_id()?;
+        lock(&call.bot.chats).get(chat_id)?;
+    }
     let returns = method.returns.first().map_or("Boolean", String::as_str);
     let has = |name: &str| method.fields.iter().any(|f| f.name == name);
     let inline = call.params.str("inline_message_id").is_some_and(|id| !id.is_empty());
@@ -21,6 +26,12 @@ pub fn answer(call: Call<'_>, method: &Method) -> Result<Reply, ApiError> {
         "Message" if method.posts_to_chat() && (!has("message_id") || method.name.starts_with("forward")) => {
             let media = files::media_fields(&call, method)?;
             files::media_message(&call, &method.name, |message| message.extra = media)
+        }
+        // A copy is a new message in the chat, answered with its id only.
+        "MessageId" if has("from_chat_id") => {
+            let sent = files::media_message(&call, &method.name, |_| {})?;
+            let message: Value = serde_json::from_str(&sent.result).unwrap_or_default();
+            Ok(Reply::json(&serde_json::json!({"message_id": message["message_id"]})))
         }
         // Edits of an inline message answer `true`, as Telegram's do.
         "Message" if inline && method.returns.iter().any(|r| r == "Boolean") => Ok(Reply::ok()),
@@ -54,8 +65,7 @@ fn known(call: &Call<'_>) -> Result<Map<String, Value>, ApiError> {
         known.insert(name.to_string(), value);
     }
     if call.params.get("chat_id").is_some() {
-        let chat_id = call.params.chat_id()?;
-        let chat = lock(&call.bot.chats).get(chat_id)?.chat.clone();
+        let chat = lock(&call.bot.chats).get(call.params.chat_id()?)?.chat.clone();
         if let Ok(Value::Object(fields)) = serde_json::to_value(&*chat) {
             known.extend(fields);
         }

@@ -166,3 +166,38 @@ async fn sent_media_come_back_as_their_types_and_their_files_download() {
         (400, Some("Bad Request: wrong file identifier/HTTP URL specified"))
     );
 }
+
+#[tokio::test]
+async fn an_unknown_chat_is_telegrams_400_for_any_method() {
+    let mock = start().await;
+    for (method, params) in [
+        ("banChatMember", json!({"chat_id": -1001, "user_id": 7})),
+        ("getChat", json!({"chat_id": -1001})),
+        ("sendVoice", json!({"chat_id": 99, "voice": "x"})),
+    ] {
+        let (status, body) = mock.call(method, params).await;
+        assert_eq!((status, body["description"].as_str()), (400, Some("Bad Request: chat not found")), "{method}");
+    }
+}
+
+#[tokio::test]
+async fn a_copy_answers_the_users_action() {
+    let mock = start().await;
+    let action = json!({"chat_id": CHAT, "action": {"kind": "text", "text": "copy me"}, "wait_ms": 5000});
+    let url = format!("{}/control/bots/{TOKEN}/actions", mock.url);
+    let waiting = tokio::spawn({
+        let http = mock.http.clone();
+        async move { http.post(url).json(&action).send().await.unwrap().json::<Value>().await.unwrap() }
+    });
+    let updates = loop {
+        let updates = mock.ok("getUpdates", json!({"timeout": 1})).await;
+        if updates.as_array().is_some_and(|u| !u.is_empty()) {
+            break updates;
+        }
+    };
+    let message_id = updates[0]["message"]["message_id"].clone();
+    let copied = mock.ok("copyMessage", json!({"chat_id": CHAT, "from_chat_id": CHAT, "message_id": message_id})).await;
+    assert_eq!(spec::check("MessageId", &copied), Ok(()), "{copied}");
+    let answered = waiting.await.unwrap();
+    assert_eq!(answered["answer"]["method"], "copyMessage", "{answered}");
+}
