@@ -34,8 +34,7 @@ impl Run {
     /// Reads and parses every file the charts use. Missing files give empty data. A repeats directory (`r1/`,
     /// `r2/`, ... and no `timeseries.csv` of its own) reads as its first run, with every run's latency merged.
     pub fn load(dir: &Path) -> Result<Run, Error> {
-        let repeats: Vec<_> =
-            (1..).map(|k| dir.join(format!("r{k}"))).take_while(|d| d.join("summary.json").is_file()).collect();
+        let repeats = repeats(dir);
         if repeats.is_empty() || dir.join(series::FILE).is_file() {
             return Run::load_one(dir);
         }
@@ -101,6 +100,12 @@ impl Run {
     pub fn label(&self) -> &str {
         self.commit.as_deref().unwrap_or(&self.name)
     }
+}
+
+/// The runs of a repeats directory (`r1/`, `r2/`, ... each with a `summary.json`), in order; empty for a run
+/// directory.
+pub fn repeats(dir: &Path) -> Vec<std::path::PathBuf> {
+    (1..).map(|k| dir.join(format!("r{k}"))).take_while(|d| d.join("summary.json").is_file()).collect()
 }
 
 /// `load-1k · completed · pass`, from whichever of the three fields are there.

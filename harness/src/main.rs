@@ -364,66 +364,55 @@ fn runtime() -> Option<tokio::runtime::Runtime> {
     }
 }
 
-fn run(options: harness::Options) -> ExitCode {
+/// Drives `future` on the multi-threaded runtime: `done` prints its outcome and gives the exit code; an error is
+/// printed after `name` and exits with its own code.
+fn drive<T>(
+    name: &str,
+    future: impl std::future::Future<Output = Result<T, harness::error::Error>>,
+    done: impl FnOnce(T) -> u8,
+) -> ExitCode {
     let Some(runtime) = runtime() else { return ExitCode::from(1) };
-    match runtime.block_on(harness::run(options)) {
-        Ok(finished) => {
-            println!("{}", finished.report);
-            eprintln!("tgload: run directory {}", finished.dir.display());
-            ExitCode::from(finished.exit_code())
-        }
+    match runtime.block_on(future) {
+        Ok(outcome) => ExitCode::from(done(outcome)),
         Err(e) => {
-            eprintln!("tgload: {e}");
+            eprintln!("{name}: {e}");
             ExitCode::from(e.exit_code())
         }
     }
+}
+
+fn run(options: harness::Options) -> ExitCode {
+    drive("tgload", harness::run(options), |finished| {
+        println!("{}", finished.report);
+        eprintln!("tgload: run directory {}", finished.dir.display());
+        finished.exit_code()
+    })
 }
 
 fn repeats(options: harness::repeats::command::Options) -> ExitCode {
-    let Some(runtime) = runtime() else { return ExitCode::from(1) };
-    match runtime.block_on(harness::repeats::command::run(options)) {
-        Ok(outcome) => {
-            println!("{}", outcome.report);
-            eprintln!("tgload: repeats in {}", outcome.dir.display());
-            ExitCode::from(outcome.exit_code())
-        }
-        Err(e) => {
-            eprintln!("tgload: {e}");
-            ExitCode::from(e.exit_code())
-        }
-    }
+    drive("tgload", harness::repeats::command::run(options), |outcome| {
+        println!("{}", outcome.report);
+        eprintln!("tgload: repeats in {}", outcome.dir.display());
+        outcome.exit_code()
+    })
 }
 
 fn ab(options: harness::ab::Options) -> ExitCode {
-    let Some(runtime) = runtime() else { return ExitCode::from(1) };
-    match runtime.block_on(harness::ab::run(options)) {
-        Ok(outcome) => {
-            if let Some(comparison) = &outcome.comparison {
-                println!("{}", comparison.markdown);
-            }
-            eprintln!("tgload ab: results in {}", outcome.dir.display());
-            ExitCode::from(outcome.exit_code())
+    drive("tgload ab", harness::ab::run(options), |outcome| {
+        if let Some(comparison) = &outcome.comparison {
+            println!("{}", comparison.markdown);
         }
-        Err(e) => {
-            eprintln!("tgload ab: {e}");
-            ExitCode::from(e.exit_code())
-        }
-    }
+        eprintln!("tgload ab: results in {}", outcome.dir.display());
+        outcome.exit_code()
+    })
 }
 
 fn capacity(options: harness::capacity::command::Options) -> ExitCode {
-    let Some(runtime) = runtime() else { return ExitCode::from(1) };
-    match runtime.block_on(harness::capacity::command::run(options)) {
-        Ok(outcome) => {
-            println!("{}", outcome.report);
-            eprintln!("tgload capacity: results in {}", outcome.dir.display());
-            ExitCode::from(outcome.exit_code())
-        }
-        Err(e) => {
-            eprintln!("tgload capacity: {e}");
-            ExitCode::from(e.exit_code())
-        }
-    }
+    drive("tgload capacity", harness::capacity::command::run(options), |outcome| {
+        println!("{}", outcome.report);
+        eprintln!("tgload capacity: results in {}", outcome.dir.display());
+        outcome.exit_code()
+    })
 }
 
 fn history(

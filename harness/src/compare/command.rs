@@ -7,6 +7,7 @@
 use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
 
+use hdrhistogram::Histogram;
 use serde::Serialize;
 
 use super::input::{self, Run, Steady};
@@ -116,10 +117,7 @@ fn settings(options: &Options, candidate: &Side) -> Result<Settings, Error> {
     })
 }
 
-/// The repeats of a repeats directory (`r1/`, `r2/`, ... each a run directory), in order; empty for a run directory.
-pub fn repeats(dir: &Path) -> Vec<PathBuf> {
-    (1..).map(|n| dir.join(format!("r{n}"))).take_while(|d| d.join("summary.json").is_file()).collect()
-}
+pub use charts::run::repeats;
 
 /// Reads one side: a run directory, or every run of a repeats directory.
 pub fn load_side(dir: &Path) -> Result<Side, Error> {
@@ -131,25 +129,42 @@ pub fn load_side(dir: &Path) -> Result<Side, Error> {
     Ok(Side { dir: dir.display().to_string(), runs })
 }
 
-/// Each steady second's percentiles, from every part of the run's latency log.
-fn steady(dir: &Path, holds: &[(f64, f64)]) -> Result<Steady, Error> {
+/// Each steady second's percentiles, and every second's end-to-end histograms added up, from every part of the
+/// run's latency log: one pass for `compare`, which uses the seconds, and for a set's summary, which uses both.
+fn read_latency(dir: &Path, holds: &[(f64, f64)]) -> Result<(Steady, Option<Histogram<u64>>), Error> {
     let mut steady = Steady::default();
+    let mut total: Option<Histogram<u64>> = None;
     for part in charts::hlog::parts(dir) {
         let text =
             std::fs::read_to_string(&part).map_err(|e| Error::Usage(format!("cannot read {}: {e}", part.display())))?;
         charts::hlog::for_each_interval(&text, |tag, start_s, histogram| {
-            if tag == "e2e" {
-                steady.add(holds, start_s, &histogram);
+            if tag != "e2e" {
+                return Ok(());
             }
-            Ok(())
+            steady.add(holds, start_s, &histogram);
+            match &mut total {
+                Some(total) => total.add(&histogram).map_err(|e| format!("histogram cannot be merged: {e:?}")),
+                None => {
+                    let mut first = histogram;
+                    // Later seconds may hold larger values than the first one's range.
+                    first.auto(true);
+                    total = Some(first);
+                    Ok(())
+                }
+            }
         })
         .map_err(|e| Error::Usage(format!("{}: {e}", part.display())))?;
     }
-    Ok(steady)
+    Ok((steady, total))
 }
 
 /// Reads a run directory's `summary.json` (required), `meta.json` (optional) and latency log (optional).
 pub fn load(dir: &Path) -> Result<Run, Error> {
+    load_with_latency(dir).map(|(run, _)| run)
+}
+
+/// `load`, and the run's end-to-end histograms added up (`None` without a latency log).
+pub fn load_with_latency(dir: &Path) -> Result<(Run, Option<Histogram<u64>>), Error> {
     if !dir.is_dir() {
         return Err(Error::Usage(format!("{}: not a run directory (no such directory)", dir.display())));
     }
@@ -172,8 +187,8 @@ pub fn load(dir: &Path) -> Result<Run, Error> {
         Err(e) => return Err(Error::Usage(format!("cannot read {}: {e}", meta_path.display()))),
     };
     let holds = meta.as_ref().map(input::Meta::holds).unwrap_or_default();
-    let steady = steady(dir, &holds)?;
-    Ok(Run { dir: dir.display().to_string(), summary, meta, steady })
+    let (steady, e2e) = read_latency(dir, &holds)?;
+    Ok((Run { dir: dir.display().to_string(), summary, meta, steady }, e2e))
 }
 
 /// `<candidate>/compare-<base dir name>`; a base given as `.` or `..` is named by its absolute path.

@@ -9,7 +9,7 @@ use std::time::SystemTime;
 use hdrhistogram::Histogram;
 
 use super::{markdown, summarize, RunFigures, Set};
-use crate::compare::command::{load, repeats};
+use crate::compare::command::{load_with_latency, repeats};
 use crate::error::Error;
 use crate::meta::compact_stamp;
 use crate::rundir::write_atomic;
@@ -90,35 +90,23 @@ pub fn write_set(dir: &Path, planned: usize, codes: &[u8]) -> Result<Set, Error>
     let mut e2e: Option<Histogram<u64>> = None;
     let mut scenario = String::new();
     for (k, run_dir) in repeats(dir).iter().enumerate() {
-        let run = load(run_dir)?;
+        let (run, run_e2e) = load_with_latency(run_dir)?;
         scenario.clone_from(&run.summary.scenario);
         let name = format!("r{}", k + 1);
         // A run with a summary but no recorded code (a set rebuilt by hand) counts as its status says.
         let code = codes.get(k).copied().unwrap_or(if run.summary.status == "completed" { 0 } else { 1 });
         figures.push(RunFigures::of(&name, &run, code));
-        merge_latency(run_dir, &mut e2e)?;
+        match (&mut e2e, run_e2e) {
+            (Some(total), Some(run_e2e)) => {
+                total.add(&run_e2e).map_err(|e| Error::Usage(format!("{}: {e:?}", run_dir.display())))?
+            }
+            (None, run_e2e) => e2e = run_e2e,
+            (Some(_), None) => {}
+        }
     }
     let set = summarize(&scenario, planned, figures, e2e.as_ref());
     let json = serde_json::to_string_pretty(&set).unwrap_or_default();
     write_atomic(&dir.join("summary.json"), format!("{json}\n").as_bytes())?;
     write_atomic(&dir.join("report.md"), markdown(&set).as_bytes())?;
     Ok(set)
-}
-
-/// Adds a run's end-to-end histograms, every part of its log, into `total`.
-fn merge_latency(run_dir: &Path, total: &mut Option<Histogram<u64>>) -> Result<(), Error> {
-    let mut latency = charts::hlog::Latency::default();
-    for part in charts::hlog::parts(run_dir) {
-        let text =
-            std::fs::read_to_string(&part).map_err(|e| Error::Usage(format!("cannot read {}: {e}", part.display())))?;
-        latency.add_hlog(&text).map_err(|e| Error::Usage(format!("{}: {e}", part.display())))?;
-    }
-    let Some(e2e) = latency.e2e else { return Ok(()) };
-    match total {
-        Some(total) => total.add(&e2e).map_err(|e| Error::Usage(format!("{}: {e:?}", run_dir.display()))),
-        None => {
-            *total = Some(e2e);
-            Ok(())
-        }
-    }
 }

@@ -13,11 +13,11 @@ use crate::spec::{self, Method};
 
 pub fn answer(call: Call<'_>, method: &Method) -> Result<Reply, ApiError> {
     required(&call, method)?;
-    if call.params.get("chat_id").is_some() {
-        // A chat the mock does not know is Telegram's 400, whatever the method would have done there.
-        let chat_id = call.params.chat_id()?;
-        lock(&call.bot.chats).get(chat_id)?;
-    }
+    // A chat the mock does not know is Telegram's 400, whatever the method would have done there.
+    let chat = match call.params.get("chat_id") {
+        Some(_) => Some(lock(&call.bot.chats).get(call.params.chat_id()?)?.chat.clone()),
+        None => None,
+    };
     let returns = method.returns.first().map_or("Boolean", String::as_str);
     let has = |name: &str| method.fields.iter().any(|f| f.name == name);
     let inline = call.params.str("inline_message_id").is_some_and(|id| !id.is_empty());
@@ -36,7 +36,7 @@ pub fn answer(call: Call<'_>, method: &Method) -> Result<Reply, ApiError> {
         // Edits of an inline message answer `true`, as Telegram's do.
         "Message" if inline && method.returns.iter().any(|r| r == "Boolean") => Ok(Reply::ok()),
         "Boolean" => Ok(Reply::ok()),
-        _ => Ok(Reply::json(&spec::example(returns, &known(&call)?))),
+        _ => Ok(Reply::json(&spec::example(returns, &known(&call, chat.as_deref())))),
     }
 }
 
@@ -57,18 +57,15 @@ fn required(call: &Call<'_>, method: &Method) -> Result<(), ApiError> {
 }
 
 /// What a placeholder result may take from the call: its parameters (numbers, flags and JSON as such), and the
-/// fields of the chat it names, which must exist.
-fn known(call: &Call<'_>) -> Result<Map<String, Value>, ApiError> {
+/// fields of the chat it names.
+fn known(call: &Call<'_>, chat: Option<&crate::wire::Chat>) -> Map<String, Value> {
     let mut known = Map::new();
     for (name, text) in call.params.texts() {
         let value = serde_json::from_str::<Value>(text).unwrap_or_else(|_| Value::from(text));
         known.insert(name.to_string(), value);
     }
-    if call.params.get("chat_id").is_some() {
-        let chat = lock(&call.bot.chats).get(call.params.chat_id()?)?.chat.clone();
-        if let Ok(Value::Object(fields)) = serde_json::to_value(&*chat) {
-            known.extend(fields);
-        }
+    if let Some(Ok(Value::Object(fields))) = chat.map(serde_json::to_value) {
+        known.extend(fields);
     }
-    Ok(known)
+    known
 }
