@@ -31,6 +31,20 @@ pub struct WebhookState {
     pub last_error: Option<(i64, String)>,
 }
 
+/// A pre-checkout query waiting for answerPreCheckoutQuery: what the successful payment it leads to carries.
+#[derive(Debug, Clone)]
+pub struct Checkout {
+    pub query_id: String,
+    pub chat_id: i64,
+    pub from: Arc<User>,
+    pub currency: String,
+    pub total_amount: i64,
+    pub payload: String,
+}
+
+/// The most pre-checkout queries kept waiting for an answer; older ones are forgotten.
+const MAX_CHECKOUTS: usize = 1024;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Mode {
@@ -53,8 +67,9 @@ pub struct Bot {
     pub polls: AtomicU64,
     pub flood: Option<Flood>,
     pub faults: Faults,
+    checkouts: Mutex<std::collections::VecDeque<Checkout>>,
     user: Arc<User>,
-    callback_seq: AtomicU64,
+    query_seq: AtomicU64,
 }
 
 /// Locks a mutex, recovering from poisoning: the mock's state stays usable after a panicking request.
@@ -87,8 +102,9 @@ impl Bot {
             polls: AtomicU64::new(0),
             flood: flood.map(|limits| Flood::new(limits, std::time::Instant::now())),
             faults: Faults::default(),
+            checkouts: Mutex::new(std::collections::VecDeque::new()),
             user: Arc::new(user),
-            callback_seq: AtomicU64::new(0),
+            query_seq: AtomicU64::new(0),
         })
     }
 
@@ -101,7 +117,7 @@ impl Bot {
             user: (*self.user).clone(),
             can_join_groups: true,
             can_read_all_group_messages: false,
-            supports_inline_queries: false,
+            supports_inline_queries: true,
             can_connect_to_business: false,
             has_main_web_app: false,
         }
@@ -117,9 +133,24 @@ impl Bot {
         }
     }
 
-    pub fn next_callback_id(&self) -> String {
-        let seq = self.callback_seq.fetch_add(1, Ordering::Relaxed) + 1;
+    /// A new id for a query a user sends (inline, pre-checkout, shipping): unique per bot, as Telegram's are.
+    pub fn next_query_id(&self) -> String {
+        let seq = self.query_seq.fetch_add(1, Ordering::Relaxed) + 1;
         format!("{}{:012}", self.id, seq)
+    }
+
+    pub fn add_checkout(&self, checkout: Checkout) {
+        let mut checkouts = lock(&self.checkouts);
+        checkouts.push_back(checkout);
+        if checkouts.len() > MAX_CHECKOUTS {
+            checkouts.pop_front();
+        }
+    }
+
+    pub fn take_checkout(&self, query_id: &str) -> Option<Checkout> {
+        let mut checkouts = lock(&self.checkouts);
+        let at = checkouts.iter().position(|c| c.query_id == query_id)?;
+        checkouts.remove(at)
     }
 }
 

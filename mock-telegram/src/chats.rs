@@ -4,7 +4,7 @@
 //! `history` messages per chat, so memory stays bounded over a long run. Message ids stay unique per chat. An edit
 //! of a message that existed but has left the history is accepted, since on Telegram it would still exist.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::sync::Arc;
 
 use crate::error::ApiError;
@@ -15,11 +15,21 @@ pub struct ChatState {
     pub chat: Arc<Chat>,
     next_message_id: i64,
     history: VecDeque<Message>,
+    /// A group's members (users; the bot is always one).
+    pub members: BTreeSet<i64>,
+    /// A private chat whose user blocked the bot: the bot's sends fail with 403.
+    pub blocked: bool,
 }
 
 impl ChatState {
     fn new(chat: Chat) -> ChatState {
-        ChatState { chat: Arc::new(chat), next_message_id: 1, history: VecDeque::new() }
+        let (members, blocked) = (BTreeSet::new(), false);
+        ChatState { chat: Arc::new(chat), next_message_id: 1, history: VecDeque::new(), members, blocked }
+    }
+
+    /// The newest message in the history sent by `user_id` that `matches`.
+    pub fn last_from(&self, user_id: i64, matches: impl Fn(&Message) -> bool) -> Option<&Message> {
+        self.history.iter().rev().find(|m| m.from.id == user_id && matches(m))
     }
 
     pub fn next_message_id(&mut self) -> i64 {
@@ -100,17 +110,28 @@ impl Chats {
         })
     }
 
-    pub fn create_group(&mut self, title: String) -> i64 {
+    pub fn create_group(&mut self, title: String, members: impl IntoIterator<Item = i64>) -> i64 {
         let id = self.next_group_id;
         self.next_group_id -= 1;
         let chat = Chat { id, kind: ChatKind::Group, title: Some(title), first_name: None, username: None };
-        self.chats.insert(id, ChatState::new(chat));
+        let mut state = ChatState::new(chat);
+        state.members.extend(members);
+        self.chats.insert(id, state);
         id
     }
 
     /// An existing chat, as the Bot API side looks it up.
     pub fn get(&mut self, chat_id: i64) -> Result<&mut ChatState, ApiError> {
         self.chats.get_mut(&chat_id).ok_or_else(ApiError::chat_not_found)
+    }
+
+    /// An existing chat the bot may post to: a user who blocked the bot is Telegram's 403.
+    pub fn for_send(&mut self, chat_id: i64) -> Result<&mut ChatState, ApiError> {
+        let chat = self.get(chat_id)?;
+        match chat.blocked {
+            true => Err(ApiError::blocked()),
+            false => Ok(chat),
+        }
     }
 
     /// A chat as a synthetic user acts in it: private chats come into being, groups must exist.

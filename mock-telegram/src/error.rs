@@ -61,6 +61,11 @@ impl ApiError {
         ApiError::bad_request("chat not found")
     }
 
+    /// A send to a user who blocked the bot.
+    pub fn blocked() -> ApiError {
+        ApiError::new(403, "Forbidden: bot was blocked by the user")
+    }
+
     pub fn stale_callback_query() -> ApiError {
         ApiError::bad_request("query is too old and response timeout expired or query ID is invalid")
     }

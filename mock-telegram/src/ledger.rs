@@ -1,8 +1,10 @@
 //! The ledger of actions in flight: which bot call answers which synthetic user's action, and the timings of
 //! each (due, enqueued, delivered, answered) folded into fixed-size histograms.
 //!
-//! An answering call completes the oldest unanswered action of its chat, or the action it names (a callback
-//! query id, a `reply_to` message id). A call that finds none is unprompted and never completes a later action.
+//! An answering call completes the oldest unanswered action of its chat, or the action it names (a query id:
+//! callback, inline, pre-checkout, shipping, join request; a `reply_to` message id). A call that finds none is
+//! unprompted and never completes a later action. A notification bots do not answer (a reaction, a block) is
+//! done when it is delivered.
 //! Actions leave the ledger when answered or after a time-to-live, so memory is bounded by what is in flight.
 
 use std::collections::{HashMap, VecDeque};
@@ -25,6 +27,11 @@ pub struct Answer {
     pub reply_markup: Option<crate::wire::Json>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub show_alert: Option<bool>,
+    /// How many results an answerInlineQuery gave, or whether an answerPreCheckoutQuery/answerShippingQuery said ok.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub results: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ok: Option<bool>,
     /// Set when the mock rejected the answering call with a Bot API error.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<serde_json::Value>,
@@ -48,17 +55,41 @@ pub struct Completion {
 #[derive(Debug, Clone, Copy)]
 pub enum Target<'a> {
     /// The oldest unanswered action of the chat, unless `reply_to` names one of its actions' messages.
-    Chat {
-        chat_id: i64,
-        reply_to: Option<i64>,
-    },
+    Chat { chat_id: i64, reply_to: Option<i64> },
     /// An edit or deletion of one of the bot's messages: it answers a button press on that message, and is a
     /// follow-up (unprompted) otherwise, never an answer to some other action.
-    Message {
-        chat_id: i64,
-        message_id: i64,
-    },
-    CallbackQuery(&'a str),
+    Message { chat_id: i64, message_id: i64 },
+    /// A query by its id: answerCallbackQuery, answerInlineQuery, answerPreCheckoutQuery, answerShippingQuery,
+    /// approveChatJoinRequest or declineChatJoinRequest.
+    Query(&'a str),
+}
+
+/// What answers an action.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Expect {
+    /// The chat's next answering call, or one that replies to the action's message.
+    Reply,
+    /// A button press (the callback query id): answerCallbackQuery, an edit of the pressed message, or the chat's
+    /// next answering call.
+    Press(String),
+    /// A query that only its own answering method answers (an inline query, a pre-checkout query, ...).
+    Query(String),
+    /// Nothing: a notification (a reaction, a poll answer, a block) is done when the bot has it.
+    Delivery,
+}
+
+impl Expect {
+    fn query(&self) -> Option<&str> {
+        match self {
+            Expect::Press(id) | Expect::Query(id) => Some(id),
+            Expect::Reply | Expect::Delivery => None,
+        }
+    }
+
+    /// Whether the chat's answering calls may answer it.
+    fn by_chat(&self) -> bool {
+        matches!(self, Expect::Reply | Expect::Press(_))
+    }
 }
 
 #[derive(Debug)]
@@ -66,7 +97,7 @@ struct Pending {
     chat_id: i64,
     /// The user's message, or for a button press the bot's message that was pressed.
     message_id: Option<i64>,
-    callback_id: Option<String>,
+    expect: Expect,
     timings: Timings,
     waiter: Option<oneshot::Sender<Completion>>,
     /// The last answering call that failed with an error that says "try again" (429, 5xx), and when: the action
@@ -79,10 +110,10 @@ struct State {
     next_id: u64,
     pending: HashMap<u64, Pending>,
     by_chat: HashMap<i64, VecDeque<u64>>,
-    by_callback: HashMap<String, u64>,
-    /// Callback query ids answerCallbackQuery may still answer, with when they were sent. Kept apart from
-    /// `by_callback` because a bot may edit the message (answering the action) before it answers the query.
-    live_callbacks: HashMap<String, u64>,
+    by_query: HashMap<String, u64>,
+    /// Query ids their answering method may still answer, with when they were sent. Kept apart from `by_query`
+    /// because a bot may edit a pressed message (answering the action) before it answers the callback query.
+    live_queries: HashMap<String, u64>,
     stats: Stats,
 }
 
@@ -113,20 +144,22 @@ impl Ledger {
         action_id: u64,
         chat_id: i64,
         message_id: Option<i64>,
-        callback_id: Option<String>,
+        expect: Expect,
         due_us: u64,
         now_us: u64,
     ) -> Registered {
         let (sender, completion) = oneshot::channel();
         let mut state = self.lock();
         state.stats.sent += 1;
-        if let Some(callback_id) = &callback_id {
-            state.by_callback.insert(callback_id.clone(), action_id);
-            state.live_callbacks.insert(callback_id.clone(), now_us);
+        if let Some(query) = expect.query() {
+            state.by_query.insert(query.to_owned(), action_id);
+            state.live_queries.insert(query.to_owned(), now_us);
         }
-        state.by_chat.entry(chat_id).or_default().push_back(action_id);
+        if expect.by_chat() {
+            state.by_chat.entry(chat_id).or_default().push_back(action_id);
+        }
         let timings = Timings { due: due_us, enqueued: now_us, delivered: None, answered: None };
-        let pending = Pending { chat_id, message_id, callback_id, timings, waiter: Some(sender), failed: None };
+        let pending = Pending { chat_id, message_id, expect, timings, waiter: Some(sender), failed: None };
         state.pending.insert(action_id, pending);
         Registered { action_id, completion }
     }
@@ -140,20 +173,32 @@ impl Ledger {
         }
     }
 
+    /// The bot has the action's update. A notification (`Expect::Delivery`) is done now: its completion has no
+    /// `answered` time.
     pub fn delivered(&self, action_id: u64, now_us: u64) {
         let mut state = self.lock();
         let State { pending, stats, .. } = &mut *state;
-        if let Some(action) = pending.get_mut(&action_id) {
-            if action.timings.delivered.is_none() {
-                action.timings.delivered = Some(now_us);
-                stats.record_delivery(&action.timings);
+        let Some(action) = pending.get_mut(&action_id) else { return };
+        if action.timings.delivered.is_some() {
+            return;
+        }
+        action.timings.delivered = Some(now_us);
+        stats.record_delivery(&action.timings);
+        if action.expect != Expect::Delivery {
+            return;
+        }
+        stats.notified += 1;
+        if let Some(mut done) = state.pending.remove(&action_id) {
+            unlink(&mut state, action_id, &done);
+            if let Some(waiter) = done.waiter.take() {
+                let _ = waiter.send(Completion { answer: Answer::default(), timings: done.timings });
             }
         }
     }
 
-    /// Takes a live callback query id (sent, not yet answered by answerCallbackQuery, not expired).
-    pub fn take_callback(&self, callback_id: &str) -> bool {
-        self.lock().live_callbacks.remove(callback_id).is_some()
+    /// Takes a live query id (sent, not yet answered by its answering method, not expired).
+    pub fn take_query(&self, query_id: &str) -> bool {
+        self.lock().live_queries.remove(query_id).is_some()
     }
 
     /// A bot call answered `target`; completes the action it answers, or counts it as unprompted.
@@ -213,7 +258,7 @@ impl Ledger {
                 }
             }
         }
-        state.live_callbacks.retain(|_, sent| *sent >= cutoff_us);
+        state.live_queries.retain(|_, sent| *sent >= cutoff_us);
         old.len()
     }
 
@@ -244,18 +289,21 @@ impl Ledger {
 
 fn find(state: &State, target: Target<'_>) -> Option<u64> {
     match target {
-        Target::CallbackQuery(callback_id) => state.by_callback.get(callback_id).copied(),
+        Target::Query(query_id) => state.by_query.get(query_id).copied(),
         Target::Chat { chat_id, reply_to } => {
             let queue = state.by_chat.get(&chat_id)?;
             let named = reply_to.and_then(|message_id| {
                 queue.iter().copied().find(|id| {
-                    state.pending.get(id).is_some_and(|p| p.callback_id.is_none() && p.message_id == Some(message_id))
+                    state.pending.get(id).is_some_and(|p| p.expect == Expect::Reply && p.message_id == Some(message_id))
                 })
             });
             named.or_else(|| queue.front().copied())
         }
         Target::Message { chat_id, message_id } => state.by_chat.get(&chat_id)?.iter().copied().find(|id| {
-            state.pending.get(id).is_some_and(|p| p.callback_id.is_some() && p.message_id == Some(message_id))
+            state
+                .pending
+                .get(id)
+                .is_some_and(|p| matches!(p.expect, Expect::Press(_)) && p.message_id == Some(message_id))
         }),
     }
 }
@@ -279,8 +327,8 @@ fn unlink(state: &mut State, action_id: u64, pending: &Pending) {
             state.by_chat.remove(&pending.chat_id);
         }
     }
-    if let Some(callback_id) = &pending.callback_id {
-        state.by_callback.remove(callback_id);
+    if let Some(query) = pending.expect.query() {
+        state.by_query.remove(query);
     }
 }
 
@@ -295,8 +343,8 @@ mod tests {
     #[test]
     fn answers_complete_the_oldest_action_of_the_chat() {
         let ledger = Ledger::default();
-        let mut first = ledger.register(1, 7, Some(1), None, 100, 100);
-        let mut second = ledger.register(2, 7, Some(2), None, 100, 100);
+        let mut first = ledger.register(1, 7, Some(1), Expect::Reply, 100, 100);
+        let mut second = ledger.register(2, 7, Some(2), Expect::Reply, 100, 100);
         ledger.answer(Target::Chat { chat_id: 7, reply_to: None }, answer("sendMessage"), 500);
         assert_eq!(first.completion.try_recv().unwrap().timings.answered, Some(500));
         assert!(second.completion.try_recv().is_err());
@@ -307,29 +355,47 @@ mod tests {
     #[test]
     fn reply_to_and_callback_ids_name_their_action() {
         let ledger = Ledger::default();
-        let mut first = ledger.register(1, 7, Some(1), None, 0, 0);
-        let mut second = ledger.register(2, 7, Some(2), None, 0, 0);
-        let mut press = ledger.register(3, 7, None, Some("cb".into()), 0, 0);
+        let mut first = ledger.register(1, 7, Some(1), Expect::Reply, 0, 0);
+        let mut second = ledger.register(2, 7, Some(2), Expect::Reply, 0, 0);
+        let mut press = ledger.register(3, 7, None, Expect::Press("cb".into()), 0, 0);
         ledger.answer(Target::Chat { chat_id: 7, reply_to: Some(2) }, answer("sendMessage"), 1);
         assert!(second.completion.try_recv().is_ok());
-        ledger.answer(Target::CallbackQuery("cb"), answer("answerCallbackQuery"), 1);
+        ledger.answer(Target::Query("cb"), answer("answerCallbackQuery"), 1);
         assert!(press.completion.try_recv().is_ok());
         assert!(first.completion.try_recv().is_err());
-        let mut edit_press = ledger.register(4, 7, Some(10), Some("cb2".into()), 0, 0);
+        let mut edit_press = ledger.register(4, 7, Some(10), Expect::Press("cb2".into()), 0, 0);
         ledger.answer(Target::Message { chat_id: 7, message_id: 11 }, answer("editMessageText"), 1);
         assert!(first.completion.try_recv().is_err(), "an edit of another message answers nothing");
         ledger.answer(Target::Message { chat_id: 7, message_id: 10 }, answer("editMessageText"), 1);
         assert!(edit_press.completion.try_recv().is_ok());
         assert_eq!(ledger.stats().unprompted, 1);
-        assert!(ledger.take_callback("cb"));
-        assert!(!ledger.take_callback("cb"));
+        assert!(ledger.take_query("cb"));
+        assert!(!ledger.take_query("cb"));
+    }
+
+    #[test]
+    fn queries_are_answered_only_by_their_id_and_notifications_on_delivery() {
+        let ledger = Ledger::default();
+        let mut inline = ledger.register(1, 7, None, Expect::Query("q1".into()), 0, 0);
+        let mut reaction = ledger.register(2, 7, None, Expect::Delivery, 0, 0);
+        ledger.answer(Target::Chat { chat_id: 7, reply_to: None }, answer("sendMessage"), 1);
+        assert!(inline.completion.try_recv().is_err(), "a message into the chat does not answer an inline query");
+        assert_eq!(ledger.stats().unprompted, 1);
+        ledger.answer(Target::Query("q1"), answer("answerInlineQuery"), 2);
+        assert_eq!(inline.completion.try_recv().unwrap().answer.method, "answerInlineQuery");
+        assert!(reaction.completion.try_recv().is_err());
+        ledger.delivered(2, 5);
+        let done = reaction.completion.try_recv().unwrap();
+        assert_eq!((done.timings.delivered, done.timings.answered), (Some(5), None));
+        let stats = ledger.stats();
+        assert_eq!((stats.notified, stats.answered, stats.pending), (1, 1, 0));
     }
 
     #[test]
     fn expired_actions_leave_and_are_counted() {
         let ledger = Ledger::default();
-        let _old = ledger.register(1, 7, Some(1), None, 0, 10);
-        let _new = ledger.register(2, 7, Some(2), None, 0, 20);
+        let _old = ledger.register(1, 7, Some(1), Expect::Reply, 0, 10);
+        let _new = ledger.register(2, 7, Some(2), Expect::Reply, 0, 20);
         assert_eq!(ledger.expire(15), 1);
         ledger.answer(Target::Chat { chat_id: 7, reply_to: None }, answer("sendMessage"), 30);
         let stats = ledger.stats();
@@ -342,24 +408,24 @@ mod tests {
         let chat = Target::Chat { chat_id: 7, reply_to: None };
         let flood = || Answer { error: Some(serde_json::json!({"error_code": 429})), ..answer("sendMessage") };
         // Retried: the retry answers, and the latency runs to it.
-        let mut retried = ledger.register(1, 7, Some(1), None, 0, 0);
+        let mut retried = ledger.register(1, 7, Some(1), Expect::Reply, 0, 0);
         ledger.failed_attempt(chat, flood(), 10);
         assert!(retried.completion.try_recv().is_err());
         ledger.answer(chat, answer("sendMessage"), 1010);
         let done = retried.completion.try_recv().unwrap();
         assert_eq!((done.answer.error, done.timings.answered), (None, Some(1010)));
         // Not retried: when the user gives up, the action ends with the failure, as of when it happened.
-        let _abandoned = ledger.register(2, 7, Some(2), None, 0, 2000);
+        let _abandoned = ledger.register(2, 7, Some(2), Expect::Reply, 0, 2000);
         ledger.failed_attempt(chat, flood(), 2010);
         let ended = ledger.give_up(2).unwrap();
         assert_eq!((ended.answer.error.is_some(), ended.timings.answered), (true, Some(2010)));
         // Without a failure, giving up is a timeout and the action stays open for a late answer.
-        let mut late = ledger.register(3, 7, Some(3), None, 0, 3000);
+        let mut late = ledger.register(3, 7, Some(3), Expect::Reply, 0, 3000);
         assert!(ledger.give_up(3).is_none());
         ledger.answer(chat, answer("sendMessage"), 9000);
         assert!(late.completion.try_recv().is_ok());
         // A failed action that outlives the time-to-live ends with its failure too, and its waiter hears it.
-        let mut expiring = ledger.register(4, 7, Some(4), None, 0, 4000);
+        let mut expiring = ledger.register(4, 7, Some(4), Expect::Reply, 0, 4000);
         ledger.failed_attempt(chat, flood(), 4010);
         assert_eq!(ledger.expire(5000), 1);
         assert!(expiring.completion.try_recv().unwrap().answer.error.is_some());

@@ -121,7 +121,7 @@ fn build(spec: &Spec, type_name: &str, known: &Map<String, Value>, depth: usize)
             for field in ty.fields.iter().filter(|f| f.required) {
                 let value = match (known.get(&field.name), always(field)) {
                     (_, Some(fixed)) => Value::from(fixed),
-                    (Some(value), None) if fits(value, &field.types) => value.clone(),
+                    (Some(value), None) if fits(value, &field.types) => shape(spec, value, &field.types[0], depth),
                     _ if depth >= MAX_DEPTH => Value::Null,
                     _ => build(spec, &field.types[0], known, depth + 1),
                 };
@@ -129,6 +129,23 @@ fn build(spec: &Spec, type_name: &str, known: &Map<String, Value>, depth: usize)
             }
             Value::Object(object)
         }
+    }
+}
+
+/// A known value made whole as `type_name`: a call's objects (`options: [{"text": "a"}]`) become the spec's
+/// objects around them (`PollOption` with its `voter_count`); plain values stay as they are.
+fn shape(spec: &Spec, value: &Value, type_name: &str, depth: usize) -> Value {
+    let item_type = type_name.strip_prefix("Array of ").unwrap_or(type_name);
+    if depth >= MAX_DEPTH || !spec.types.contains_key(item_type) {
+        return value.clone();
+    }
+    let whole = |v: &Value| match v.as_object() {
+        Some(fields) => build(spec, item_type, fields, depth + 1),
+        None => v.clone(),
+    };
+    match value.as_array() {
+        Some(items) if type_name.starts_with("Array of ") => Value::Array(items.iter().map(whole).collect()),
+        _ => whole(value),
     }
 }
 

@@ -24,7 +24,7 @@ pub struct Queued {
 struct State {
     queue: VecDeque<Queued>,
     next_update_id: i64,
-    /// `None`: every kind the mock produces.
+    /// `None` (never set) or empty: every kind Telegram sends by default.
     allowed: Option<Vec<String>>,
     poll_generation: u64,
     in_flight_chats: HashSet<i64>,
@@ -69,10 +69,12 @@ impl UpdateQueue {
         to_json: impl FnOnce(i64) -> String,
     ) -> Option<i64> {
         let mut state = self.lock();
-        if let Some(allowed) = &state.allowed {
-            if !allowed.is_empty() && !allowed.iter().any(|name| name == kind.name()) {
-                return None;
-            }
+        let allowed = match state.allowed.as_deref() {
+            None | Some([]) => kind.sent_by_default(),
+            Some(names) => names.iter().any(|name| name == kind.name()),
+        };
+        if !allowed {
+            return None;
         }
         let update_id = state.next_update_id;
         state.next_update_id += 1;
@@ -212,6 +214,13 @@ mod tests {
         assert_eq!(queue.push(UpdateKind::Message, 1, None, |_| String::new()), None);
         queue.set_allowed(Some(vec![]));
         assert_eq!(queue.push(UpdateKind::Message, 1, None, |_| String::new()), Some(1));
+        // As on Telegram, chat_member and message_reaction come only when asked for by name.
+        assert_eq!(queue.push(UpdateKind::ChatMember, 1, None, |_| String::new()), None);
+        assert_eq!(queue.push(UpdateKind::MyChatMember, 1, None, |_| String::new()), Some(2));
+        queue.set_allowed(Some(vec!["chat_member".into()]));
+        assert_eq!(queue.push(UpdateKind::ChatMember, 1, None, |_| String::new()), Some(3));
+        let fresh = UpdateQueue::new();
+        assert_eq!(fresh.push(UpdateKind::MessageReaction, 1, None, |_| String::new()), None);
     }
 
     #[test]

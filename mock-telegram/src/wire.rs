@@ -147,6 +147,15 @@ pub enum UpdateKind {
     Message,
     EditedMessage,
     CallbackQuery,
+    InlineQuery,
+    ChosenInlineResult,
+    PollAnswer,
+    MessageReaction,
+    ChatMember,
+    MyChatMember,
+    ChatJoinRequest,
+    PreCheckoutQuery,
+    ShippingQuery,
 }
 
 impl UpdateKind {
@@ -155,7 +164,22 @@ impl UpdateKind {
             UpdateKind::Message => "message",
             UpdateKind::EditedMessage => "edited_message",
             UpdateKind::CallbackQuery => "callback_query",
+            UpdateKind::InlineQuery => "inline_query",
+            UpdateKind::ChosenInlineResult => "chosen_inline_result",
+            UpdateKind::PollAnswer => "poll_answer",
+            UpdateKind::MessageReaction => "message_reaction",
+            UpdateKind::ChatMember => "chat_member",
+            UpdateKind::MyChatMember => "my_chat_member",
+            UpdateKind::ChatJoinRequest => "chat_join_request",
+            UpdateKind::PreCheckoutQuery => "pre_checkout_query",
+            UpdateKind::ShippingQuery => "shipping_query",
         }
+    }
+
+    /// Whether a bot gets this kind without naming it in `allowed_updates`: Telegram leaves out `chat_member` and
+    /// `message_reaction` unless asked for (getUpdates, "allowed_updates").
+    pub fn sent_by_default(self) -> bool {
+        !matches!(self, UpdateKind::ChatMember | UpdateKind::MessageReaction)
     }
 }
 
@@ -165,6 +189,8 @@ pub enum UpdateBody {
     Message(Message),
     EditedMessage(Message),
     CallbackQuery(Box<CallbackQuery>),
+    /// Every other kind, its object already built (`control::kinds`).
+    Other(UpdateKind, Value),
 }
 
 impl UpdateBody {
@@ -173,6 +199,7 @@ impl UpdateBody {
             UpdateBody::Message(_) => UpdateKind::Message,
             UpdateBody::EditedMessage(_) => UpdateKind::EditedMessage,
             UpdateBody::CallbackQuery(_) => UpdateKind::CallbackQuery,
+            UpdateBody::Other(kind, _) => *kind,
         }
     }
 
@@ -181,6 +208,7 @@ impl UpdateBody {
         let content = match self {
             UpdateBody::Message(message) | UpdateBody::EditedMessage(message) => serde_json::to_value(message),
             UpdateBody::CallbackQuery(query) => serde_json::to_value(query),
+            UpdateBody::Other(_, value) => Ok(value.clone()),
         };
         let mut update = serde_json::Map::new();
         update.insert("update_id".into(), update_id.into());

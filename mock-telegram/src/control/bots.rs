@@ -142,10 +142,13 @@ pub async fn create_chat(
             chats.private(id).chat.id
         }
         NewChat::Group { title, members } => {
+            let mut ids = Vec::with_capacity(members.len());
             for member in members {
-                chats.add_user(member.into_user()?);
+                let member = member.into_user()?;
+                ids.push(member.id);
+                chats.add_user(member);
             }
-            chats.create_group(title)
+            chats.create_group(title, ids)
         }
     };
     Ok((StatusCode::CREATED, axum::Json(json!({ "chat_id": chat_id }))))

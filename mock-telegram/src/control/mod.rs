@@ -5,6 +5,7 @@
 
 mod actions;
 mod bots;
+pub mod kinds;
 
 use std::sync::Arc;
 
@@ -16,7 +17,8 @@ use axum::Router;
 use crate::bot::Bot;
 use crate::server::Server;
 
-pub use actions::{Action, ActionRequest, ActionResponse, Outcome};
+pub use actions::{ActionRequest, ActionResponse, Outcome};
+pub use kinds::{Action, Media};
 
 pub fn routes() -> Router<Arc<Server>> {
     Router::new()

@@ -1,6 +1,6 @@
 //! Media: sendPhoto and sendDocument (multipart uploads, file ids or URLs), the files of every other sending
-//! method (`media_fields`: a video, a voice, a sticker, ... built as their spec types), getFile and the file
-//! download route.
+//! method (`media_fields`: a video, a voice, a sticker, ... built as their spec types), sendMediaGroup, getFile
+//! and the file download route.
 
 use axum::response::Response;
 use bytes::Bytes;
@@ -23,8 +23,12 @@ struct Media {
 
 /// Resolves `photo`/`document`: an uploaded part, `attach://<part>`, a known file id, or an HTTP URL.
 fn media(call: &Call<'_>, field: &str, folder: &str) -> Result<Media, ApiError> {
-    let mut param =
+    let param =
         call.params.get(field).ok_or_else(|| ApiError::bad_request(format!("there is no {field} in the request")))?;
+    resolve(call, param, folder)
+}
+
+fn resolve<'a>(call: &'a Call<'_>, mut param: &'a Param, folder: &str) -> Result<Media, ApiError> {
     if let Param::Text(text) = param {
         if let Some(part) = text.strip_prefix("attach://") {
             param = call
@@ -54,6 +58,73 @@ fn media(call: &Call<'_>, field: &str, folder: &str) -> Result<Media, ApiError> 
     }
 }
 
+/// sendMediaGroup: 2-10 photos, videos, documents or audios sent as one album. Each is a message of its own; the
+/// album answers the user's action once, and the result is all of them.
+pub fn send_media_group(call: Call<'_>) -> Result<Reply, ApiError> {
+    call.params.chat_id()?;
+    let items: Vec<serde_json::Value> = call
+        .params
+        .json("media")
+        .map_err(|_| ApiError::bad_request("can't parse media JSON object"))?
+        .ok_or_else(|| ApiError::bad_request("parameter \"media\" is required"))?;
+    if !(2..=10).contains(&items.len()) {
+        return Err(ApiError::bad_request("wrong number of media items in the group (2-10)"));
+    }
+    let reply_to = super::messages::reply_to(&call.params)?;
+    let group_id = call.bot.next_query_id();
+    let mut sent = Vec::with_capacity(items.len());
+    for item in &items {
+        let kind = item.get("type").and_then(serde_json::Value::as_str).unwrap_or_default();
+        let spec_type = match kind {
+            "photo" => "PhotoSize",
+            "video" => "Video",
+            "document" => "Document",
+            "audio" => "Audio",
+            _ => return Err(ApiError::bad_request(format!("unsupported media type {kind:?} in the media group"))),
+        };
+        let source = item.get("media").and_then(serde_json::Value::as_str);
+        let source = source.ok_or_else(|| ApiError::bad_request("there is no media in the request"))?;
+        let media = resolve(&call, &Param::Text(source.to_owned()), &format!("{kind}s"))?;
+        let caption = item.get("caption").and_then(serde_json::Value::as_str).filter(|c| !c.is_empty());
+        if caption.is_some_and(|c| utf16_len(c) > MAX_CAPTION) {
+            return Err(ApiError::bad_request("message caption is too long"));
+        }
+        let file = crate::spec::example(spec_type, &file_known(&media));
+        let from = call.bot.user();
+        let message = super::messages::store_sent(&call, |message_id, chat| {
+            let mut message = bot_message(message_id, from, chat, caption.map(str::to_owned), None, None);
+            message.extra.insert("media_group_id".into(), group_id.clone().into());
+            match kind {
+                "photo" => {
+                    message.extra.insert("photo".into(), serde_json::Value::Array(vec![file]));
+                }
+                _ => {
+                    message.extra.insert(kind.into(), file);
+                }
+            }
+            message
+        })?;
+        sent.push(message);
+    }
+    super::messages::report_sent(&call, "sendMediaGroup", &sent[0], reply_to);
+    Ok(Reply::json(&sent))
+}
+
+/// What a file object's spec type may take from a stored file.
+fn file_known(media: &Media) -> serde_json::Map<String, serde_json::Value> {
+    let (width, height) = dimensions(&media.data);
+    let mut known = serde_json::Map::new();
+    known.insert("file_id".into(), media.file.file_id.clone().into());
+    known.insert("file_unique_id".into(), media.file.file_unique_id.clone().into());
+    known.insert("file_size".into(), media.file.file_size.into());
+    known.insert("width".into(), width.into());
+    known.insert("height".into(), height.into());
+    known.insert("length".into(), width.into());
+    known.extend(media.file_name.clone().map(|n| ("file_name".to_string(), n.into())));
+    known.extend(media.mime_type.clone().map(|m| ("mime_type".to_string(), m.into())));
+    known
+}
+
 /// The media a generic send carries, as the message's fields: each file parameter of `method` that the call has
 /// (not a thumbnail or a cover) stored like an uploaded photo, and the message field of the same name (`video`,
 /// `voice`, `sticker`, ...) built as its spec type around the stored file.
@@ -71,17 +142,7 @@ pub(super) fn media_fields(
             continue;
         }
         let media = media(call, &field.name, &format!("{}s", field.name))?;
-        let (width, height) = dimensions(&media.data);
-        let mut known = serde_json::Map::new();
-        known.insert("file_id".into(), media.file.file_id.clone().into());
-        known.insert("file_unique_id".into(), media.file.file_unique_id.clone().into());
-        known.insert("file_size".into(), media.file.file_size.into());
-        known.insert("width".into(), width.into());
-        known.insert("height".into(), height.into());
-        known.insert("length".into(), width.into());
-        known.extend(media.file_name.map(|n| ("file_name".to_string(), n.into())));
-        known.extend(media.mime_type.map(|m| ("mime_type".to_string(), m.into())));
-        fields.insert(field.name.clone(), crate::spec::example(&message_field.types[0], &known));
+        fields.insert(field.name.clone(), crate::spec::example(&message_field.types[0], &file_known(&media)));
     }
     Ok(fields)
 }
@@ -112,24 +173,35 @@ pub(super) fn media_message(
     let reply_markup = super::messages::reply_markup(&call.params)?;
     let from = call.bot.user();
     super::messages::send(call, method, |message_id, chat| {
-        let mut message = Message {
-            message_id,
-            from,
-            date: crate::clock::now_s(),
-            chat: chat.chat.clone(),
-            edit_date: None,
-            text: None,
-            entities: None,
-            caption,
-            caption_entities,
-            photo: None,
-            document: None,
-            reply_markup,
-            extra: Default::default(),
-        };
+        let mut message = bot_message(message_id, from, chat, caption, caption_entities, reply_markup);
         attach(&mut message);
         message
     })
+}
+
+pub(super) fn bot_message(
+    message_id: i64,
+    from: std::sync::Arc<crate::wire::User>,
+    chat: &crate::chats::ChatState,
+    caption: Option<String>,
+    caption_entities: Option<Json>,
+    reply_markup: Option<Json>,
+) -> Message {
+    Message {
+        message_id,
+        from,
+        date: crate::clock::now_s(),
+        chat: chat.chat.clone(),
+        edit_date: None,
+        text: None,
+        entities: None,
+        caption,
+        caption_entities,
+        photo: None,
+        document: None,
+        reply_markup,
+        extra: Default::default(),
+    }
 }
 
 pub fn send_photo(call: Call<'_>) -> Result<Reply, ApiError> {

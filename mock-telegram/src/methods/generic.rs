@@ -13,9 +13,14 @@ use crate::spec::{self, Method};
 
 pub fn answer(call: Call<'_>, method: &Method) -> Result<Reply, ApiError> {
     required(&call, method)?;
-    // A chat the mock does not know is Telegram's 400, whatever the method would have done there.
+    // A chat the mock does not know is Telegram's 400, whatever the method would have done there; a user who
+    // blocked the bot is its 403 to anything posted there.
     let chat = match call.params.get("chat_id") {
-        Some(_) => Some(lock(&call.bot.chats).get(call.params.chat_id()?)?.chat.clone()),
+        Some(_) => {
+            let (mut chats, chat_id) = (lock(&call.bot.chats), call.params.chat_id()?);
+            let chat = if method.posts_to_chat() { chats.for_send(chat_id)? } else { chats.get(chat_id)? };
+            Some(chat.chat.clone())
+        }
         None => None,
     };
     let returns = method.returns.first().map_or("Boolean", String::as_str);
@@ -24,8 +29,11 @@ pub fn answer(call: Call<'_>, method: &Method) -> Result<Reply, ApiError> {
     match returns {
         // Sends into a chat (a send, a forward); an edit names its message and is answered below.
         "Message" if method.posts_to_chat() && (!has("message_id") || method.name.starts_with("forward")) => {
-            let media = files::media_fields(&call, method)?;
-            files::media_message(&call, &method.name, |message| message.extra = media)
+            let mut fields = files::media_fields(&call, method)?;
+            if let Some((name, value)) = content(&call, method) {
+                fields.entry(name).or_insert(value);
+            }
+            files::media_message(&call, &method.name, |message| message.extra = fields)
         }
         // A copy is a new message in the chat, answered with its id only.
         "MessageId" if has("from_chat_id") => {
@@ -33,11 +41,66 @@ pub fn answer(call: Call<'_>, method: &Method) -> Result<Reply, ApiError> {
             let message: Value = serde_json::from_str(&sent.result).unwrap_or_default();
             Ok(Reply::json(&serde_json::json!({"message_id": message["message_id"]})))
         }
+        // Several forwarded or copied messages answer the action once, with all their ids.
+        "Array of MessageId" if has("message_ids") && has("from_chat_id") => several(&call, &method.name),
         // Edits of an inline message answer `true`, as Telegram's do.
         "Message" if inline && method.returns.iter().any(|r| r == "Boolean") => Ok(Reply::ok()),
         "Boolean" => Ok(Reply::ok()),
         _ => Ok(Reply::json(&spec::example(returns, &known(&call, chat.as_deref())))),
     }
+}
+
+/// What a `send<Thing>` puts in its message besides files: the Message field named after the thing (`poll`,
+/// `location`, `venue`, `contact`, `dice`, `invoice`, ...) built as its spec type from the call's parameters.
+fn content(call: &Call<'_>, method: &Method) -> Option<(String, Value)> {
+    let thing = method.name.strip_prefix("send")?;
+    let mut name = String::new();
+    for c in thing.chars() {
+        if c.is_ascii_uppercase() && !name.is_empty() {
+            name.push('_');
+        }
+        name.push(c.to_ascii_lowercase());
+    }
+    let spec = spec::spec();
+    let field = spec.types.get("Message")?.fields.iter().find(|f| f.name == name)?;
+    let mut known = known(call, None);
+    // A poll's id is unique, a die shows 1-6, an invoice totals its prices.
+    let seq = call.bot.next_query_id();
+    known.insert("id".into(), seq.clone().into());
+    let roll = seq.bytes().last().map_or(1, |b| u64::from(b % 6) + 1);
+    known.insert("value".into(), roll.into());
+    if let Some(Value::Array(prices)) = known.get("prices") {
+        let total: i64 = prices.iter().filter_map(|p| p["amount"].as_i64()).sum();
+        known.insert("total_amount".into(), total.into());
+    }
+    Some((name, spec::example(&field.types[0], &known)))
+}
+
+/// forwardMessages and copyMessages: each of `message_ids` (1-100) becomes a message of the chat, with the
+/// source's text where the mock still has it.
+fn several(call: &Call<'_>, method: &str) -> Result<Reply, ApiError> {
+    let ids: Vec<i64> = call.params.json("message_ids")?.unwrap_or_default();
+    if !(1..=100).contains(&ids.len()) {
+        return Err(ApiError::bad_request("message identifiers are not specified"));
+    }
+    let source = call.params.i64("from_chat_id")?;
+    let texts: Vec<Option<String>> = {
+        let mut chats = lock(&call.bot.chats);
+        let chat = source.and_then(|id| chats.get(id).ok());
+        ids.iter().map(|id| chat.as_ref().and_then(|c| c.find(*id)).and_then(|m| m.text.clone())).collect()
+    };
+    let mut sent = Vec::with_capacity(ids.len());
+    for text in texts {
+        let from = call.bot.user();
+        sent.push(super::messages::store_sent(call, |message_id, chat| {
+            let mut message = files::bot_message(message_id, from, chat, None, None, None);
+            message.text = Some(text.unwrap_or_else(|| "a forwarded message".into()));
+            message
+        })?);
+    }
+    super::messages::report_sent(call, method, &sent[0], None);
+    let ids: Vec<Value> = sent.iter().map(|m| serde_json::json!({"message_id": m.message_id})).collect();
+    Ok(Reply::json(&ids))
 }
 
 /// Each required parameter is there, or the call is refused with the text Telegram gives for it.

@@ -65,22 +65,33 @@ pub fn send(
     method: &str,
     build: impl FnOnce(i64, &crate::chats::ChatState) -> Message,
 ) -> Result<Reply, ApiError> {
-    let chat_id = call.params.chat_id()?;
     let reply_to = reply_to(&call.params)?;
+    let message = store_sent(call, build)?;
+    report_sent(call, method, &message, reply_to);
+    Ok(Reply::json(&message))
+}
+
+/// Stores one message the bot sends into the call's chat (flood limits and blocks apply), without reporting it.
+pub fn store_sent(
+    call: &Call<'_>,
+    build: impl FnOnce(i64, &crate::chats::ChatState) -> Message,
+) -> Result<Message, ApiError> {
+    let chat_id = call.params.chat_id()?;
     if let Some(flood) = &call.bot.flood {
         flood.take(chat_id, std::time::Instant::now()).map_err(ApiError::too_many_requests)?;
     }
-    let message = {
-        let mut chats = lock(&call.bot.chats);
-        let chat = chats.get(chat_id)?;
-        let message_id = chat.next_message_id();
-        let message = build(message_id, chat);
-        chats.store(message.clone());
-        message
-    };
-    let target = Target::Chat { chat_id, reply_to };
-    call.bot.ledger.answer(target, answer_of(method, &message), crate::clock::now_us());
-    Ok(Reply::json(&message))
+    let mut chats = lock(&call.bot.chats);
+    let chat = chats.for_send(chat_id)?;
+    let message_id = chat.next_message_id();
+    let message = build(message_id, chat);
+    chats.store(message.clone());
+    Ok(message)
+}
+
+/// Reports a sent message to the ledger: it answers the chat's action (or the one `reply_to` names).
+pub fn report_sent(call: &Call<'_>, method: &str, message: &Message, reply_to: Option<i64>) {
+    let target = Target::Chat { chat_id: message.chat.id, reply_to };
+    call.bot.ledger.answer(target, answer_of(method, message), crate::clock::now_us());
 }
 
 pub fn send_message(call: Call<'_>) -> Result<Reply, ApiError> {
@@ -115,7 +126,7 @@ fn edit(call: &Call<'_>, method: &str, apply: impl FnOnce(&mut Message) -> bool)
     let message_id = call.params.message_id()?;
     let message = {
         let mut chats = lock(&call.bot.chats);
-        let chat = chats.get(chat_id)?;
+        let chat = chats.for_send(chat_id)?;
         if !chat.existed(message_id) {
             return Err(ApiError::bad_request("message to edit not found"));
         }
@@ -185,7 +196,7 @@ pub fn delete_message(call: Call<'_>) -> Result<Reply, ApiError> {
 /// A chat action is a hint to the user's client; it answers nothing.
 pub fn send_chat_action(call: Call<'_>) -> Result<Reply, ApiError> {
     let chat_id = call.params.chat_id()?;
-    lock(&call.bot.chats).get(chat_id)?;
+    lock(&call.bot.chats).for_send(chat_id)?;
     const ACTIONS: [&str; 10] = [
         "typing",
         "upload_photo",

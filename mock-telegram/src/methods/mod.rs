@@ -4,11 +4,12 @@
 //! answered by `generic` from the spec (`crate::spec`). Method names are compared lowercased (teloxide sends
 //! `GetMe`); parameters arrive as `Params` whatever the encoding.
 
-mod callbacks;
 mod files;
 mod generic;
 mod me;
+mod members;
 mod messages;
+mod queries;
 mod updates;
 mod webhook;
 
@@ -165,10 +166,19 @@ async fn route(call: Call<'_>, method: &str) -> Result<Reply, ApiError> {
         "editmessagereplymarkup" => messages::edit_message_reply_markup(call),
         "deletemessage" => messages::delete_message(call),
         "sendchataction" => messages::send_chat_action(call),
-        "answercallbackquery" => callbacks::answer_callback_query(call),
+        "answercallbackquery" => queries::answer_callback_query(call),
+        "answerinlinequery" => queries::answer_inline_query(call),
+        "answerprecheckoutquery" => queries::answer_pre_checkout_query(call),
+        "answershippingquery" => queries::answer_shipping_query(call),
+        "approvechatjoinrequest" => queries::join_request(call, true),
+        "declinechatjoinrequest" => queries::join_request(call, false),
         "sendphoto" => files::send_photo(call),
         "senddocument" => files::send_document(call),
+        "sendmediagroup" => files::send_media_group(call),
         "getfile" => files::get_file(call),
+        "getchatmember" => members::get_chat_member(call),
+        "getchatmembercount" => members::get_chat_member_count(call),
+        "getchatadministrators" => members::get_chat_administrators(call),
         other => match crate::spec::spec().method(other) {
             Some(method) => generic::answer(call, method),
             None => Err(ApiError::method_not_found()),
@@ -179,27 +189,32 @@ async fn route(call: Call<'_>, method: &str) -> Result<Reply, ApiError> {
 /// The action a failing answering call would have answered, read before the call consumes its parameters.
 struct FailedTarget {
     chat_id: Option<i64>,
-    callback_id: Option<String>,
+    query_id: Option<String>,
 }
 
 impl FailedTarget {
     fn of(method: &str, params: &Params) -> Option<FailedTarget> {
+        let query = |name: &str| Some(FailedTarget { chat_id: None, query_id: Some(params.str(name)?.to_owned()) });
+        let chat = || Some(FailedTarget { chat_id: Some(params.chat_id().ok()?), query_id: None });
         match method {
-            "answercallbackquery" => {
-                Some(FailedTarget { chat_id: None, callback_id: Some(params.str("callback_query_id")?.to_owned()) })
+            "answercallbackquery" => query("callback_query_id"),
+            "answerinlinequery" => query("inline_query_id"),
+            "answerprecheckoutquery" => query("pre_checkout_query_id"),
+            "answershippingquery" => query("shipping_query_id"),
+            "approvechatjoinrequest" | "declinechatjoinrequest" => {
+                let id = crate::control::kinds::join_request_id(params.chat_id().ok()?, params.i64("user_id").ok()??);
+                Some(FailedTarget { chat_id: None, query_id: Some(id) })
             }
             // Deleting a message answers its action as sending one does.
-            "deletemessage" => Some(FailedTarget { chat_id: Some(params.chat_id().ok()?), callback_id: None }),
-            other if crate::spec::spec().method(other).is_some_and(crate::spec::Method::posts_to_chat) => {
-                Some(FailedTarget { chat_id: Some(params.chat_id().ok()?), callback_id: None })
-            }
+            "deletemessage" => chat(),
+            other if crate::spec::spec().method(other).is_some_and(crate::spec::Method::posts_to_chat) => chat(),
             _ => None,
         }
     }
 
     fn target(&self) -> Target<'_> {
-        match (&self.callback_id, self.chat_id) {
-            (Some(callback_id), _) => Target::CallbackQuery(callback_id),
+        match (&self.query_id, self.chat_id) {
+            (Some(query_id), _) => Target::Query(query_id),
             (None, chat_id) => Target::Chat { chat_id: chat_id.unwrap_or(0), reply_to: None },
         }
     }

@@ -5,5 +5,6 @@ mod cli;
 mod compat;
 mod control_fuzz;
 mod fuzz;
+mod kinds;
 mod spec;
 mod support;

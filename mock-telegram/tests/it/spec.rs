@@ -33,6 +33,10 @@ async fn value(mock: &Mock, field: &Field, file_id: &str) -> Value {
         "options" => json!([{"text": "a"}, {"text": "b"}]),
         "emoji" => json!("👍"),
         "action" => json!("typing"),
+        // An album has 2-10 items.
+        "media" if field.types[0].starts_with("Array of ") => {
+            json!([{"type": "photo", "media": file_id}, {"type": "photo", "media": file_id}])
+        }
         _ => by_type(&field.types, file_id),
     }
 }
@@ -52,8 +56,11 @@ fn by_type(types: &[String], file_id: &str) -> Value {
 /// Methods whose preconditions a synthetic value cannot meet, with why; each still answers in the envelope.
 fn precondition(method: &str) -> Option<&'static str> {
     match method {
-        // The callback query must have been sent by a user first.
-        "answerCallbackQuery" => Some("query is too old"),
+        // The query must have been sent by a user first.
+        "answerCallbackQuery" | "answerInlineQuery" | "answerPreCheckoutQuery" => Some("query is too old"),
+        // `ok` true needs shipping options, which are not a required parameter.
+        "answerShippingQuery" => Some("SHIPPING_OPTIONS_EMPTY"),
+        "approveChatJoinRequest" | "declineChatJoinRequest" => Some("HIDE_REQUESTER_MISSING"),
         _ => None,
     }
 }
