@@ -1,6 +1,7 @@
-//! The compatibility suite: an echo and button bot in each of python-telegram-bot, aiogram, teloxide, grammY and
-//! telegraf, unmodified but for the API URL and token, runs against an in-process mock, by long polling and (but
-//! for grammY) by webhook, and is driven through the control API like a synthetic user.
+//! The compatibility suite: an echo and button bot in each of python-telegram-bot, aiogram, pyTelegramBotAPI,
+//! teloxide, grammY, telegraf and node-telegram-bot-api, unmodified but for the API URL and token, runs against an
+//! in-process mock, by long polling and (but for grammY) by webhook, and is driven through the control API like a
+//! synthetic user.
 //!
 //! It is slow and needs the frameworks installed (`ci/setup-compat.sh`), so it runs only with `TGLOAD_COMPAT=1`;
 //! without it every case prints that it was skipped. It checks what a bot *answers*, not how fast.
@@ -25,9 +26,11 @@ const ANSWER_WAIT_MS: u64 = 10_000;
 enum Framework {
     Ptb,
     Aiogram,
+    Telebot,
     Teloxide,
     Grammy,
     Telegraf,
+    Ntba,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -66,6 +69,16 @@ async fn aiogram_webhook() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn telebot_polling() {
+    check(Framework::Telebot, Mode::Polling).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn telebot_webhook() {
+    check(Framework::Telebot, Mode::Webhook).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn teloxide_polling() {
     check(Framework::Teloxide, Mode::Polling).await;
 }
@@ -88,6 +101,16 @@ async fn telegraf_polling() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn telegraf_webhook() {
     check(Framework::Telegraf, Mode::Webhook).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ntba_polling() {
+    check(Framework::Ntba, Mode::Polling).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ntba_webhook() {
+    check(Framework::Ntba, Mode::Webhook).await;
 }
 
 /// Runs one framework in one mode end to end; panics with the tail of the bot's output on any failure.
@@ -139,27 +162,29 @@ fn bot_command(framework: Framework) -> anyhow::Result<Command> {
     let compat = crate_dir.join("tests/compat");
     let setup_hint = "run ci/setup-compat.sh to install the compatibility suite's frameworks";
     let command = match framework {
-        Framework::Ptb | Framework::Aiogram => {
+        Framework::Ptb | Framework::Aiogram | Framework::Telebot => {
             let python = crate_dir.join("../.venv/bin/python");
             ensure!(python.exists(), "{} is missing: {setup_hint}", python.display());
             let script = match framework {
                 Framework::Ptb => "ptb_bot.py",
+                Framework::Telebot => "telebot_bot.py",
                 _ => "aiogram_bot.py",
             };
             let mut command = Command::new(python);
             command.arg(compat.join("python").join(script)).env("PYTHONUNBUFFERED", "1");
             command
         }
-        Framework::Grammy | Framework::Telegraf => {
+        Framework::Grammy | Framework::Telegraf | Framework::Ntba => {
             let node_dir = compat.join("node");
-            let package = match framework {
-                Framework::Grammy => "grammy",
-                _ => "telegraf",
+            let (package, script) = match framework {
+                Framework::Grammy => ("grammy", "grammy_bot.js"),
+                Framework::Ntba => ("node-telegram-bot-api", "ntba_bot.js"),
+                _ => ("telegraf", "telegraf_bot.js"),
             };
             let installed = node_dir.join("node_modules").join(package);
             ensure!(installed.exists(), "{} is missing: {setup_hint}", installed.display());
             let mut command = Command::new("node");
-            command.arg(node_dir.join(format!("{package}_bot.js"))).current_dir(node_dir);
+            command.arg(node_dir.join(script)).current_dir(node_dir);
             command
         }
         Framework::Teloxide => Command::new(teloxide_example()?),
