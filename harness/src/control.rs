@@ -53,6 +53,9 @@ pub enum WireAction<'a> {
         #[serde(skip_serializing_if = "Option::is_none")]
         data: Option<&'a str>,
     },
+    /// Every other kind, as the mock defines it.
+    #[serde(untagged)]
+    User(&'a mock_telegram::control::Action),
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -30,6 +30,10 @@ pub const USER_ID_BASE: i64 = 1_000_000;
 /// How many distinct control API failures are kept for the report.
 const MAX_FAILURE_NOTES: usize = 10;
 
+/// How many times an action that cannot apply in its chat now is replaced by another pick before it counts as
+/// a failure.
+const MAX_REPICKS: usize = 3;
+
 /// State shared by every user of a run.
 pub struct Driver {
     client: reqwest::Client,
@@ -46,6 +50,7 @@ pub struct Driver {
     finished: AtomicUsize,
     failures: Mutex<Vec<String>>,
     callbacks_lost: AtomicUsize,
+    replaced: AtomicUsize,
     timer: Timer,
 }
 
@@ -53,6 +58,9 @@ pub struct Driver {
 enum Failure {
     /// A button press on a message the mock no longer keeps (404).
     MessageGone,
+    /// The action cannot apply in its chat now (409: a join in a private chat, a reply before the bot has
+    /// written, a block of a bot already blocked), with the mock's reason.
+    NotNow(String),
     /// Anything else; the details go to the failure notes.
     Other,
 }
@@ -110,6 +118,7 @@ impl Driver {
             finished: AtomicUsize::new(0),
             failures: Mutex::new(Vec::new()),
             callbacks_lost: AtomicUsize::new(0),
+            replaced: AtomicUsize::new(0),
             timer: Timer::start(),
         }
     }
@@ -127,6 +136,11 @@ impl Driver {
     /// Button presses replaced by another action because their message had left the mock's history.
     pub fn callbacks_lost(&self) -> usize {
         self.callbacks_lost.load(Ordering::Relaxed)
+    }
+
+    /// Actions replaced by another pick because they could not apply in their chat at that moment.
+    pub fn replaced(&self) -> usize {
+        self.replaced.load(Ordering::Relaxed)
     }
 
     /// The first few distinct control API failures, for the report.
@@ -245,20 +259,29 @@ impl Driver {
                 posted => return self.result(posted, due_us, ready_us, sent_us, BUTTON_LABEL.into()),
             }
         }
-        let picked = self.scenario.mix.pick(&mut state.rng);
-        let action = match picked {
-            Action::Text { text } => WireAction::Text { text },
-            Action::Command { command, args } => WireAction::Command { command, args: args.as_deref() },
-            Action::Menu { command, .. } => WireAction::Command { command, args: None },
-        };
-        let sent_us = now_us();
-        let posted = self.post(client, &ActionRequest { chat_id, from, action, due_us, wait_ms }).await;
-        if let (Action::Menu { data, .. }, Ok(reply)) = (picked, &posted) {
-            if let Some(Answer { message_id: Some(message_id), reply_markup: Some(_), .. }) = &reply.answer {
-                state.menu = Some((*message_id, data.clone()));
+        let mut repicks = 0;
+        loop {
+            let picked = self.scenario.mix.pick(&mut state.rng);
+            let action = match picked {
+                Action::Text { text } => WireAction::Text { text },
+                Action::Command { command, args } => WireAction::Command { command, args: args.as_deref() },
+                Action::Menu { command, .. } => WireAction::Command { command, args: None },
+                Action::User(action) => WireAction::User(action),
+            };
+            let sent_us = now_us();
+            let posted = self.post(client, &ActionRequest { chat_id, from, action, due_us, wait_ms }).await;
+            if matches!(posted, Err(Failure::NotNow(_))) && repicks < MAX_REPICKS {
+                repicks += 1;
+                self.replaced.fetch_add(1, Ordering::Relaxed);
+                continue;
             }
+            if let (Action::Menu { data, .. }, Ok(reply)) = (picked, &posted) {
+                if let Some(Answer { message_id: Some(message_id), reply_markup: Some(_), .. }) = &reply.answer {
+                    state.menu = Some((*message_id, data.clone()));
+                }
+            }
+            return self.result(posted, due_us, ready_us, sent_us, picked.label());
         }
-        self.result(posted, due_us, ready_us, sent_us, picked.label())
     }
 
     fn result(
@@ -280,14 +303,28 @@ impl Driver {
             enqueued_us: None,
             kind,
         };
-        let Ok(reply) = posted else { return base };
+        let reply = match posted {
+            Ok(reply) => reply,
+            Err(Failure::NotNow(why)) => {
+                self.note_failure(format!("{}: {why}", base.kind));
+                return base;
+            }
+            Err(_) => return base,
+        };
         let t = &reply.timings_us;
         let queue_us = t.delivered.zip(t.enqueued).map(|(d, e)| d.saturating_sub(e));
         let answered_us = t.answered.unwrap_or(done_us);
         let outcome = match reply.outcome.as_str() {
             "answered" => Outcome::Answered { answered_us },
+            // A notification (a reaction, a block) expects no answer: it is done when the bot has it.
+            "delivered" => Outcome::Answered { answered_us: t.delivered.unwrap_or(done_us) },
             "bot_error" => Outcome::BotError { answered_us },
             "timeout" => Outcome::Timeout,
+            "filtered" => {
+                let kind = &base.kind;
+                self.note_failure(format!("{kind}: the bot's allowed_updates leave this kind out; it never sees it"));
+                Outcome::Transport
+            }
             other => {
                 self.note_failure(format!("unexpected outcome `{other}`"));
                 Outcome::Transport
@@ -308,6 +345,9 @@ impl Driver {
         let body = response.bytes().await.map_err(|e| failed(format!("reading the reply failed: {e}")))?;
         if status == reqwest::StatusCode::NOT_FOUND && matches!(request.action, WireAction::Callback { .. }) {
             return Err(Failure::MessageGone);
+        }
+        if status == reqwest::StatusCode::CONFLICT {
+            return Err(Failure::NotNow(error_text(&body)));
         }
         if !status.is_success() {
             return Err(failed(format!("{status}: {}", error_text(&body))));

@@ -82,7 +82,7 @@ pub enum Pacing {
     Open { rate_per_s: f64 },
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Action {
     Text {
@@ -97,17 +97,27 @@ pub enum Action {
         command: String,
         data: Option<String>,
     },
+    /// Any other kind of user action, as mock-telegram's control API takes it (`photo`, `inline_query`, ...).
+    #[serde(untagged)]
+    User(mock_telegram::control::Action),
 }
 
 impl Action {
-    /// The action's name in reports: `text`, or the command with its slash.
+    /// The action's name in reports: `text`, the command with its slash, or the kind (`photo`).
     pub fn label(&self) -> String {
         match self {
             Action::Text { .. } => "text".into(),
             Action::Command { command, .. } | Action::Menu { command, .. } => {
                 format!("/{}", command.trim_start_matches('/'))
             }
+            Action::User(action) => action.name().into(),
         }
+    }
+
+    /// Whether the action only makes sense in a group chat (a join, a leave, a join request).
+    pub fn needs_group(&self) -> bool {
+        use mock_telegram::control::Action as Kind;
+        matches!(self, Action::User(Kind::Join | Kind::Leave | Kind::JoinRequest))
     }
 }
 
@@ -264,14 +274,21 @@ fn build(raw: file::File, stem: String, fail: Fail<'_>) -> Result<Scenario, Erro
     };
     let steps = build_steps(&raw.load, fail)?;
     let load_duration = steps.iter().map(|s| s.ramp + s.hold).sum();
+    let mix = build_mix(&raw.actions, fail)?;
+    let chats = build_chats(&raw.chats, fail)?;
+    if let Some(i) = mix.entries.iter().position(|(_, a)| a.needs_group()).filter(|_| chats.group_share == 0.0) {
+        let span = raw.actions.get_ref()[i].get_ref().kind.span();
+        let message = "acts in a group chat: set [chats] group_share above 0".to_string();
+        return Err(fail(&span, &format!("actions[{i}].kind"), message));
+    }
     Ok(Scenario {
         name: raw.name.unwrap_or(stem),
         description: raw.description,
         seed: raw.seed.unwrap_or(1),
         steps,
         pacing: build_pacing(&raw.pacing, fail)?,
-        mix: build_mix(&raw.actions, fail)?,
-        chats: build_chats(&raw.chats, fail)?,
+        mix,
+        chats,
         answer_timeout,
         late_tolerance: opt_duration(&raw.late_tolerance, "late_tolerance", "100ms", fail)?,
         slos,
@@ -454,7 +471,12 @@ fn build_action(i: usize, spanned: &Spanned<file::Action>, fail: Fail<'_>) -> Re
         Ok(c)
     };
     let text = |v: &Option<Spanned<String>>| v.as_ref().map(|s| s.get_ref().clone());
-    match a.kind.get_ref().as_str() {
+    let kind = a.kind.get_ref().as_str();
+    let own_kind = matches!(kind, "text" | "command" | "menu");
+    if let Some(key) = a.rest.keys().next().filter(|_| own_kind) {
+        return Err(fail(&spanned.span(), &field(key), format!("does not apply to kind `{kind}`")));
+    }
+    match kind {
         "text" => {
             refuse(&a.command, "command")?;
             refuse(&a.args, "args")?;
@@ -471,9 +493,27 @@ fn build_action(i: usize, spanned: &Spanned<file::Action>, fail: Fail<'_>) -> Re
             refuse(&a.args, "args")?;
             Ok(Action::Menu { command: command()?, data: text(&a.data) })
         }
-        other => {
-            let message = format!("unknown kind `{other}` (use \"text\", \"command\" or \"menu\")");
+        "callback" | "edit" => {
+            let message = format!("kind `{kind}` needs a message id; a `menu` action presses its answer's button");
             Err(fail(&a.kind.span(), &field("kind"), message))
+        }
+        other => {
+            let mut table = a.rest.clone();
+            table.insert("kind".into(), other.into());
+            if let Some(text) = &a.text {
+                table.insert("text".into(), text.get_ref().clone().into());
+            }
+            let user = <mock_telegram::control::Action as serde::Deserialize>::deserialize(toml::Value::Table(table))
+                .map_err(|error| error.message().replace("unknown variant", "unknown kind"));
+            if let Err(message) = user.as_ref().map_err(String::as_str) {
+                if message.starts_with("unknown kind") {
+                    return Err(fail(&a.kind.span(), &field("kind"), message.to_owned()));
+                }
+            }
+            refuse(&a.command, "command")?;
+            refuse(&a.args, "args")?;
+            refuse(&a.data, "data")?;
+            user.map(Action::User).map_err(|message| fail(&spanned.span(), &format!("actions[{i}]"), message))
         }
     }
 }

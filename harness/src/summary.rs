@@ -398,6 +398,9 @@ pub struct Notes {
     pub failures: Vec<String>,
     /// Menu button presses replaced by another action: the menu had left the mock's bounded chat history.
     pub callbacks_lost: usize,
+    /// Actions replaced by another pick: they could not apply in their chat then (a join in a private chat, a
+    /// reply before the bot had written, a block of a bot already blocked).
+    pub replaced: usize,
     /// The mock's own view (`/control/bots/{token}/stats`), if it could be read.
     pub mock_stats: Option<serde_json::Value>,
     pub charts: Vec<String>,

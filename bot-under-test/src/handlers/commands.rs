@@ -1,12 +1,13 @@
 //! Text messages: storing them, echoing them, and the commands that need nothing but the bot and its database.
 //!
-//! The commands that call the external API live in `external`, the inline keyboard in `menu`.
+//! The commands that call the external API live in `external`, the inline keyboard in `menu`, messages without
+//! text (photos, documents, locations) in `media`.
 
 use teloxide::prelude::*;
 use teloxide::types::{InputFile, Me, ReplyParameters};
 use teloxide::utils::command::BotCommands;
 
-use super::{external, menu, reply, Command, Handled};
+use super::{external, media, menu, reply, Command, Handled};
 use crate::db::StoredMessage;
 use crate::{png, App};
 
@@ -16,7 +17,7 @@ const PHOTO_SIZE: u32 = 64;
 /// Stores a message, then answers it: a command, or an echo of plain text.
 pub(super) async fn answer(bot: &Bot, msg: &Message, me: &Me, app: &App) -> Handled {
     let Some(text) = msg.text() else {
-        return reply(bot, msg, "I only understand text messages.").await;
+        return media::answer(bot, msg).await;
     };
     store(app, msg, text).await;
     match Command::parse(text, me.username()) {

@@ -6,6 +6,7 @@
 
 mod commands;
 mod external;
+mod media;
 mod menu;
 
 use std::future::Future;
@@ -13,7 +14,7 @@ use std::sync::Arc;
 
 use teloxide::dispatching::UpdateHandler;
 use teloxide::prelude::*;
-use teloxide::types::{Me, ReplyParameters};
+use teloxide::types::{ChatMemberUpdated, Me, ReplyParameters};
 use teloxide::utils::command::BotCommands;
 
 use crate::faults::Admission;
@@ -41,12 +42,16 @@ pub(crate) enum Command {
     Photo,
 }
 
-/// The dispatch tree: messages, edited messages and button presses; every other update is ignored.
+/// The dispatch tree: messages, edited messages, button presses, inline queries, reactions and the bot's own
+/// membership (blocks); every other update is ignored.
 pub(crate) fn schema() -> UpdateHandler<Error> {
     dptree::entry()
         .branch(Update::filter_message().endpoint(on_message))
         .branch(Update::filter_edited_message().endpoint(on_edit))
         .branch(Update::filter_callback_query().endpoint(on_callback))
+        .branch(Update::filter_inline_query().endpoint(on_inline))
+        .branch(Update::filter_my_chat_member().endpoint(on_membership))
+        .branch(Update::filter_message_reaction_updated().endpoint(on_reaction))
 }
 
 async fn on_message(bot: Bot, msg: Message, me: Me, app: Arc<App>) -> Handled {
@@ -60,6 +65,18 @@ async fn on_edit(bot: Bot, msg: Message, app: Arc<App>) -> Handled {
 
 async fn on_callback(bot: Bot, query: CallbackQuery, app: Arc<App>) -> Handled {
     guarded(&app, menu::on_press(&bot, &query)).await
+}
+
+async fn on_inline(bot: Bot, query: InlineQuery, app: Arc<App>) -> Handled {
+    guarded(&app, media::inline(&bot, &query)).await
+}
+
+async fn on_membership(update: ChatMemberUpdated, app: Arc<App>) -> Handled {
+    guarded(&app, media::membership(&update)).await
+}
+
+async fn on_reaction(reaction: teloxide::types::MessageReactionUpdated, app: Arc<App>) -> Handled {
+    guarded(&app, media::reaction(&reaction)).await
 }
 
 /// Runs `answer` for one update, under the faults: it may be dropped, delayed, blocked, or be the last one.

@@ -99,6 +99,7 @@ struct Load {
     /// What went wrong with the run itself, for the report.
     errors: Vec<String>,
     callbacks_lost: usize,
+    replaced: usize,
 }
 
 impl Session {
@@ -175,6 +176,7 @@ impl Session {
             failures: Vec::new(),
             errors: Vec::new(),
             callbacks_lost: 0,
+            replaced: 0,
         };
         let timeline = Timeline::new(&schedule, &scenario);
         let steps: Vec<(String, Duration, usize)> =
@@ -270,6 +272,7 @@ impl Session {
         self.load.progress.finish();
         self.load.failures = driver.failures();
         self.load.callbacks_lost = driver.callbacks_lost();
+        self.load.replaced = driver.replaced();
         if !self.load.failures.is_empty() {
             let failures = self.load.failures.clone();
             let _ = self.event(now_us(), "error", json!({"name": "control api failures", "failures": failures}));
@@ -541,6 +544,7 @@ impl Session {
             errors: self.load.errors.clone(),
             failures: self.load.failures.clone(),
             callbacks_lost: self.load.callbacks_lost,
+            replaced: self.load.replaced,
             mock_stats: self.control.stats().await.ok(),
             charts: Vec::new(),
         };

@@ -73,8 +73,9 @@ pub(super) struct Chats {
     pub group_size: Option<Spanned<u64>>,
 }
 
+/// An `[[actions]]` entry: the keys of the harness's own kinds (`text`, `command`, `menu`) with their spans, and
+/// every other key as written, for the mock's kinds (`photo`, `inline_query`, ...) to take or refuse.
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub(super) struct Action {
     pub kind: Spanned<String>,
     pub weight: Option<Spanned<u32>>,
@@ -82,6 +83,8 @@ pub(super) struct Action {
     pub command: Option<Spanned<String>>,
     pub args: Option<Spanned<String>>,
     pub data: Option<Spanned<String>>,
+    #[serde(flatten)]
+    pub rest: toml::Table,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -121,7 +121,7 @@ fn bad_files_name_line_and_field() {
     check_error(&good_with("mode = \"closed\"", "mode = \"sometimes\""), 12, "pacing.mode", "unknown mode");
     check_error(&good_with("think = \"100ms..300ms\"", "think = \"3s..1s\""), 13, "pacing.think", "lower bound");
     check_error(&good_with("think = \"100ms..300ms\"", "rate_per_s = 5.0"), 13, "pacing.rate_per_s", "only applies");
-    check_error(&good_with("kind = \"menu\"", "kind = \"sticker\""), 30, "actions[2].kind", "unknown kind");
+    check_error(&good_with("kind = \"menu\"", "kind = \"selfie\""), 30, "actions[2].kind", "unknown kind");
     check_error(&good_with("text = \"hello\"", "command = \"x\""), 22, "actions[0].command", "does not apply");
     check_error(&good_with("weight = 3", "weight = 0"), 21, "actions[0].weight", "at least 1");
     check_error(&good_with("\"p95 < 200ms\"", "\"p95 ~ 200ms\""), 34, "slo.rules", "no comparison");
@@ -130,6 +130,28 @@ fn bad_files_name_line_and_field() {
     check_error(&good_with("users = 10", "users = 1000000"), 7, "load.users", "at most");
     check_error(&good_with("hatch_rate = 5", "hatch_rate = 1e-300"), 8, "load.hatch_rate", "too low");
     check_error("[load\nusers = 1", 1, "load", "");
+}
+
+#[test]
+fn every_kind_of_the_mock_is_an_action_and_checked_as_the_mock_checks_it() {
+    use mock_telegram::control::{Action as Kind, Media};
+    let s = parse(&good_with("kind = \"menu\"\ncommand = \"menu\"", "kind = \"photo\"\nsize = \"200KB\"")).unwrap();
+    assert_eq!(s.mix.entries[2].1, Action::User(Kind::Photo(Media { size: Some(204_800), caption: None })));
+    assert_eq!(s.mix.entries[2].1.label(), "photo");
+    let s = parse(&good_with("kind = \"menu\"\ncommand = \"menu\"", "kind = \"reply\"\ntext = \"yes\"")).unwrap();
+    assert_eq!(s.mix.entries[2].1, Action::User(Kind::Reply { text: "yes".into(), message_id: None }));
+    let s = parse(&good_with("kind = \"menu\"\ncommand = \"menu\"", "kind = \"join\"")).unwrap();
+    assert!(s.mix.entries[2].1.needs_group());
+
+    let photo = |line: &str| good_with("kind = \"menu\"\ncommand = \"menu\"", &format!("kind = \"photo\"\n{line}"));
+    check_error(&photo("sise = \"1KB\""), 29, "actions[2]", "unknown field `sise`");
+    check_error(&photo("size = \"2GB\""), 29, "actions[2]", "unknown unit");
+    check_error(&photo("command = \"x\""), 31, "actions[2].command", "does not apply");
+    check_error(&good_with("kind = \"menu\"", "kind = \"callback\""), 30, "actions[2].kind", "a `menu` action");
+    check_error(&good_with("text = \"hello\"", "text = \"hello\"\nsize = 3"), 19, "actions[0].size", "does not apply");
+    let joins = good_with("group_share = 0.2", "group_share = 0.0")
+        .replace("kind = \"menu\"\ncommand = \"menu\"", "kind = \"join\"");
+    check_error(&joins, 30, "actions[2].kind", "group_share above 0");
 }
 
 #[test]
@@ -196,7 +218,10 @@ fn shipped_scenarios_parse() {
         }
     }
     names.sort();
-    assert_eq!(names, ["endurance-72h", "endurance-ci", "faults", "load-10k", "load-1k", "load-5k", "smoke", "stress"]);
+    assert_eq!(
+        names,
+        ["endurance-72h", "endurance-ci", "faults", "kinds", "load-10k", "load-1k", "load-5k", "smoke", "stress"]
+    );
     // The benchmarks' scenarios (`cargo xtask bench`) too.
     for name in ["echo", "overhead"] {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("benches/{name}.toml"));

@@ -291,6 +291,14 @@ fn write_notes(r: &mut String, notes: &Notes) {
             notes.callbacks_lost
         );
     }
+    if notes.replaced > 0 {
+        let _ = writeln!(
+            r,
+            "\n{} actions could not apply in their user's chat at that moment (a join in a private chat, a reply \
+             before the bot had written, a block of a bot already blocked) and were replaced by another pick.",
+            notes.replaced
+        );
+    }
     if !notes.failures.is_empty() {
         let _ = writeln!(r, "\n## Control API failures (first {})\n", notes.failures.len());
         for f in &notes.failures {

@@ -219,6 +219,7 @@ fn report_snapshot() {
         errors: vec!["write runs/x/checkpoint.json.tmp: No space left on device (os error 28)".into()],
         failures: vec!["404 Not Found: chat not found".into()],
         callbacks_lost: 3,
+        replaced: 2,
         mock_stats: Some(
             serde_json::json!({"actions": {"sent": 101, "answered": 100, "timed_out": 1}, "unprompted": 0, "bot_calls": 104,
             "timings": {"end_to_end_us": {"p50": 500_200, "p99": 990_200}, "queue_wait_us": {"p50": 90, "p99": 400}, "handling_us": {"p50": 3000, "p99": 9000}}}),
@@ -306,6 +307,8 @@ fn report_snapshot() {
         | `error_rate < 5%` | 0.990% | pass |
 
         3 menu button presses found their message gone from the mock's chat history (busy groups) and were replaced by another action; they are not counted as errors.
+
+        2 actions could not apply in their user's chat at that moment (a join in a private chat, a reply before the bot had written, a block of a bot already blocked) and were replaced by another pick.
 
         ## Control API failures (first 1)
 

@@ -41,6 +41,25 @@ fn smoke_with_the_bundled_bot_writes_a_complete_run_directory() {
     assert!(String::from_utf8_lossy(&output.stdout).contains("**Verdict: PASS**"));
 }
 
+/// `kinds`: photos and documents the bot downloads, locations, contacts, forwards, replies, inline queries,
+/// reactions, joins and leaves in groups, blocks. The bundled bot handles each, so every one is answered (or, for
+/// the notifications, delivered), and nothing is an error.
+#[test]
+fn every_kind_of_user_action_is_answered_by_the_bundled_bot() {
+    let Some(_guard) = e2e() else { return };
+    let out = out_dir("kinds");
+    let output = tgload(&shipped("kinds"), &out, &[]);
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output));
+    let s = summary(&out);
+    assert_eq!((s["errors"]["transport"].as_u64(), s["errors"]["timeout"].as_u64()), (Some(0), Some(0)), "{s}");
+    assert_eq!(s["actions"]["answered"], s["actions"]["sent"], "{s}");
+    let by_action = s["by_action"].as_array().unwrap();
+    for kind in ["photo", "document", "location", "inline_query", "contact", "forward", "reply", "reaction", "join"] {
+        let row = by_action.iter().find(|r| r["action"] == kind).unwrap_or_else(|| panic!("no {kind} in {s}"));
+        assert!(row["sent"].as_u64() > Some(0) && row["answered"] == row["sent"], "{kind}: {row}");
+    }
+}
+
 #[test]
 fn a_command_bot_runs_through_the_shell() {
     let Some(_guard) = e2e() else { return };

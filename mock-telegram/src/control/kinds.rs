@@ -2,6 +2,9 @@
 //! a location, a contact, a forward, a reply), button presses and edits, inline queries, poll answers, reactions,
 //! joins and leaves, join requests, blocks, and payments. Documented in `docs/control-api.md`.
 //!
+//! A kind that cannot apply in its chat at the moment (a join in a private chat, a reply before the bot has
+//! written, a block of a bot already blocked) is refused with 409, so that a load generator picks another.
+//!
 //! Each kind says what answers it (`Expect`): the chat's next message, its own query's answering method, or, for
 //! a notification a bot does not answer, its delivery. What a kind leaves out is taken from the chat: a reply, a
 //! reaction and a poll answer are about the bot's last message (or poll) there.
@@ -198,7 +201,7 @@ pub fn prepare(
     let is_group = chat.chat.kind == ChatKind::Group;
     let need_group = |name: &str| match is_group {
         true => Ok(()),
-        false => Err(ControlError::Invalid(format!("`{name}` needs a group chat; {chat_id} is private"))),
+        false => Err(ControlError::NotNow(format!("`{name}` needs a group chat; {chat_id} is private"))),
     };
     let content = match action {
         Action::Text { text } => Content::Text(text.clone()),
@@ -311,7 +314,7 @@ fn prepare_other(
     let kind = chat.chat.kind;
     let private = |name: &str| match kind {
         ChatKind::Private => Ok(()),
-        ChatKind::Group => Err(ControlError::Invalid(format!("`{name}` needs a private chat; {chat_id} is a group"))),
+        ChatKind::Group => Err(ControlError::NotNow(format!("`{name}` needs a private chat; {chat_id} is a group"))),
     };
     Ok(match action {
         Action::Edit { message_id, text } => {
@@ -356,7 +359,7 @@ fn prepare_other(
                 None => {
                     let polled =
                         last_bot_message(chat, bot_user.id, |m| m.extra.contains_key("poll")).map_err(|_| {
-                            ControlError::Invalid(format!("the bot sent no poll in chat {chat_id}; give `poll_id`"))
+                            ControlError::NotNow(format!("the bot sent no poll in chat {chat_id}; give `poll_id`"))
                         })?;
                     polled.extra["poll"]["id"].as_str().unwrap_or_default().to_owned()
                 }
@@ -379,7 +382,7 @@ fn prepare_other(
         }
         Action::JoinRequest => {
             if kind != ChatKind::Group {
-                return Err(ControlError::Invalid(format!("`join_request` needs a group chat; {chat_id} is private")));
+                return Err(ControlError::NotNow(format!("`join_request` needs a group chat; {chat_id} is private")));
             }
             let value = json!({"chat": *chat.chat, "from": **from, "user_chat_id": user, "date": now_s()});
             query(UpdateKind::ChatJoinRequest, value, join_request_id(chat_id, user))
@@ -389,7 +392,7 @@ fn prepare_other(
             let block = matches!(action, Action::Block);
             if chat.blocked == block {
                 let state = if block { "already blocked" } else { "has not blocked" };
-                return Err(ControlError::Invalid(format!("user {user} {state} the bot")));
+                return Err(ControlError::NotNow(format!("user {user} {state} the bot")));
             }
             chat.blocked = block;
             let (old, new) = if block { ("member", "kicked") } else { ("kicked", "member") };
@@ -488,7 +491,7 @@ fn last_bot_message(
 ) -> Result<&Message, ControlError> {
     let chat_id = chat.chat.id;
     chat.last_from(bot_id, matches)
-        .ok_or_else(|| ControlError::Invalid(format!("the bot has no message in chat {chat_id} to act on")))
+        .ok_or_else(|| ControlError::NotNow(format!("the bot has no message in chat {chat_id} to act on")))
 }
 
 /// Stores a synthetic file of `media`'s size and puts it in the message as its kind's field.

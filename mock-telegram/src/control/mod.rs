@@ -56,6 +56,10 @@ pub enum ControlError {
     UnknownMessage { chat_id: i64, message_id: i64 },
     #[error("{0}")]
     Invalid(String),
+    /// The action cannot apply in its chat now (a join in a private chat, a reply before the bot has written, a
+    /// block of a bot already blocked): a load generator picks another.
+    #[error("{0}")]
+    NotNow(String),
     #[error("no control api endpoint {0} (see docs/control-api.md)")]
     NoEndpoint(String),
     #[error("{path} does not take {method}")]
@@ -69,6 +73,7 @@ impl IntoResponse for ControlError {
                 StatusCode::NOT_FOUND
             }
             ControlError::Invalid(_) => StatusCode::BAD_REQUEST,
+            ControlError::NotNow(_) => StatusCode::CONFLICT,
             ControlError::NoEndpoint(_) => StatusCode::NOT_FOUND,
             ControlError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
         };

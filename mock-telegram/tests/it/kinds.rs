@@ -112,7 +112,7 @@ async fn notifications_are_done_when_delivered() {
     mock.ok("getUpdates", json!({"allowed_updates": ["message", "message_reaction", "poll_answer"], "timeout": 0}))
         .await;
     let (status, body) = act(&mock, USER, json!({"kind": "poll_answer"})).await.unwrap();
-    assert_eq!(status, 400, "no poll to answer yet: {body}");
+    assert_eq!(status, 409, "no poll to answer yet: {body}");
     mock.user_says(USER, "poll me").await;
     updates(&mock, None).await;
     let poll =
@@ -144,7 +144,7 @@ async fn joins_leaves_and_join_requests_in_groups() {
     let (_, group) = mock.control("chats", json!({"type": "group", "title": "g", "members": [{"id": USER}]})).await;
     let group = group["chat_id"].as_i64().unwrap();
     let (status, _) = act(&mock, USER, json!({"kind": "join"})).await.unwrap();
-    assert_eq!(status, 400, "a join needs a group");
+    assert_eq!(status, 409, "a join needs a group");
     let pending = act(&mock, group, json!({"kind": "join"}));
     let got = updates(&mock, Some(json!(["message", "chat_member", "chat_join_request"]))).await;
     assert_eq!(got[0]["message"]["new_chat_members"][0]["id"], USER, "{got:?}");
@@ -253,11 +253,19 @@ async fn bad_actions_say_what_is_wrong() {
         (json!({"kind": "photo", "size": "30MB"}), "20MB"),
         (json!({"kind": "photo", "colour": "red"}), "unknown field `colour`"),
         (json!({"kind": "selfie"}), "unknown variant `selfie`"),
-        (json!({"kind": "reply", "text": "x"}), "no message in chat"),
-        (json!({"kind": "unblock"}), "has not blocked"),
     ] {
         let (status, body) = act(&mock, USER, action.clone()).await.unwrap();
         let error = body["error"].as_str().unwrap_or_default();
         assert!(status == 400 && error.contains(says), "{action}: {status} {body}");
+    }
+    // What cannot apply now is a 409, for a load generator to pick something else.
+    for (action, says) in [
+        (json!({"kind": "reply", "text": "x"}), "no message in chat"),
+        (json!({"kind": "unblock"}), "has not blocked"),
+        (json!({"kind": "leave"}), "needs a group chat"),
+    ] {
+        let (status, body) = act(&mock, USER, action.clone()).await.unwrap();
+        let error = body["error"].as_str().unwrap_or_default();
+        assert!(status == 409 && error.contains(says), "{action}: {status} {body}");
     }
 }
