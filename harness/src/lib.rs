@@ -19,6 +19,7 @@ pub mod error;
 pub mod generator;
 pub mod history;
 pub mod leak;
+pub mod limits;
 pub mod meta;
 pub mod progress;
 pub mod recovery;

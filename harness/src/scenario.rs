@@ -50,6 +50,32 @@ pub struct Scenario {
     pub faults: Vec<Fault>,
     /// How `tgload compare` judges runs of this scenario (`[compare]`).
     pub compare: CompareSettings,
+    /// Whether the mock enforces Telegram's sending limits (`[telegram] limits`); they are measured always.
+    pub telegram_limits: Limits,
+}
+
+/// Telegram's sending limits in a run (`[telegram] limits`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Limits {
+    /// Not enforced, only measured: the report says when the bot went past them.
+    #[default]
+    Off,
+    /// About 1 message/s per chat, 20/min per group, 30/s overall, answered with 429 past them.
+    Real,
+    /// The same with paid broadcasts: up to 1,000/s overall.
+    Paid,
+}
+
+impl Limits {
+    /// The limits the mock enforces, if any.
+    pub fn enforced(self) -> Option<mock_telegram::flood::FloodLimits> {
+        match self {
+            Limits::Off => None,
+            Limits::Real => Some(mock_telegram::flood::FloodLimits::default()),
+            Limits::Paid => Some(mock_telegram::flood::FloodLimits::paid()),
+        }
+    }
 }
 
 /// A scenario's `[compare]` table: the margin as a fraction and the gated metrics; `None` leaves the default.
@@ -298,6 +324,18 @@ fn build(raw: file::File, stem: String, fail: Fail<'_>) -> Result<Scenario, Erro
         external_api: faults::build_external_api(&raw.external_api, fail)?,
         faults: faults::build_faults(&raw.external_api.faults, &raw.bot_api.faults, load_duration, fail)?,
         compare: build_compare(&raw.compare, fail)?,
+        telegram_limits: match &raw.telegram.limits {
+            None => Limits::Off,
+            Some(limits) => match limits.get_ref().as_str() {
+                "off" => Limits::Off,
+                "real" => Limits::Real,
+                "paid" => Limits::Paid,
+                other => {
+                    let message = format!("unknown limits `{other}` (use \"real\", \"paid\" or \"off\")");
+                    return Err(fail(&limits.span(), "telegram.limits", message));
+                }
+            },
+        },
     })
 }
 

@@ -26,8 +26,8 @@ pub struct Mock {
 }
 
 impl Mock {
-    /// Binds 127.0.0.1:0 and serves the mock (HTTP/1.1 and h2c) in the background.
-    pub async fn start() -> Result<Mock, Error> {
+    /// Binds 127.0.0.1:0 and serves the mock (HTTP/1.1 and h2c) in the background, enforcing `flood` if given.
+    pub async fn start(flood: Option<mock_telegram::flood::FloodLimits>) -> Result<Mock, Error> {
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
             .await
             .map_err(|e| Error::Mock(format!("cannot bind 127.0.0.1:0: {e}")))?;
@@ -36,6 +36,7 @@ impl Mock {
         let config = mock_telegram::Config {
             history: CHAT_HISTORY,
             webhook_https_to_http: true,
+            flood,
             ..mock_telegram::Config::default()
         };
         let server = mock_telegram::Server::new(config).map_err(|e| Error::Mock(e.to_string()))?;

@@ -58,6 +58,9 @@ pub struct Summary {
     /// `pass` only for a completed run whose every objective held and whose generator was not saturated;
     /// `inconclusive` for a completed run whose generator was saturated, whatever its objectives said.
     pub verdict: &'static str,
+    /// The bot's sends against Telegram's limits (`[telegram] limits`), from the mock; absent when unknown.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub telegram_limits: Option<crate::limits::TelegramLimits>,
     /// Present only in a summary that `tgload report` rebuilt from the run's files.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rebuilt: Option<Rebuilt>,
@@ -312,6 +315,7 @@ impl Summary {
             degradation: i.degradation,
             slos,
             verdict,
+            telegram_limits: None,
             rebuilt: None,
         }
     }

@@ -65,7 +65,8 @@ pub struct Bot {
     pub webhook: Mutex<WebhookState>,
     pub commands: Mutex<Vec<BotCommand>>,
     pub polls: AtomicU64,
-    pub flood: Option<Flood>,
+    /// Telegram's sending limits: enforced when configured, measured always.
+    pub flood: Flood,
     pub faults: Faults,
     checkouts: Mutex<std::collections::VecDeque<Checkout>>,
     user: Arc<User>,
@@ -100,7 +101,7 @@ impl Bot {
             webhook: Mutex::new(WebhookState::default()),
             commands: Mutex::new(Vec::new()),
             polls: AtomicU64::new(0),
-            flood: flood.map(|limits| Flood::new(limits, std::time::Instant::now())),
+            flood: Flood::new(flood.unwrap_or_default(), flood.is_some(), std::time::Instant::now()),
             faults: Faults::default(),
             checkouts: Mutex::new(std::collections::VecDeque::new()),
             user: Arc::new(user),

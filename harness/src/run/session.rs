@@ -21,6 +21,7 @@ use crate::collector::{ActionResult, Collector, Outcome};
 use crate::control::{Control, FaultWindow};
 use crate::driver::{self, now_us, Driver};
 use crate::error::Error;
+use crate::limits::TelegramLimits;
 use crate::progress::{self, Progress};
 use crate::recovery;
 use crate::rundir::RunDir;
@@ -550,7 +551,7 @@ impl Session {
         };
         let degradation = self.degradation();
         let totals = self.load.collector.totals();
-        let summary = Summary::build(Inputs {
+        let mut summary = Summary::build(Inputs {
             scenario: &self.scenario.name,
             status: self.load.status,
             duration_s,
@@ -570,6 +571,8 @@ impl Session {
             faults: self.recoveries(),
             degradation,
         });
+        let limits = notes.mock_stats.as_ref().and_then(|s| TelegramLimits::of(self.scenario.telegram_limits, s));
+        summary.telegram_limits = limits;
         let mut finished = complete_directory(self.dir.path(), &summary, notes)?;
         finished.interrupted_by = self.load.interrupted_by;
         self.mock.stop().await;

@@ -20,7 +20,7 @@ const READY_TIMEOUT: Duration = Duration::from_secs(60);
 pub(super) async fn start_services(
     scenario: &Scenario,
 ) -> Result<(Mock, bot_under_test::external_api::ExternalApi, Control), Error> {
-    let mock = Mock::start().await?;
+    let mock = Mock::start(scenario.telegram_limits.enforced()).await?;
     let external = services::start_external_api(&scenario.external_api, &scenario.faults, scenario.seed).await?;
     let control = Control::new(&mock.url, TOKEN)?;
     Ok((mock, external, control))

@@ -31,6 +31,14 @@ pub(super) struct File {
     pub bot_api: BotApi,
     #[serde(default)]
     pub compare: Compare,
+    #[serde(default)]
+    pub telegram: Telegram,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct Telegram {
+    pub limits: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -155,6 +155,9 @@ fn write_actions(r: &mut String, s: &Summary) {
         writeln!(r, "\n| timeout | bot API error | bot crashed | sent late | transport |\n|---:|---:|---:|---:|---:|");
     let _ =
         writeln!(r, "| {} | {} | {} | {} | {} |", e.timeout, e.bot_api_error, e.bot_crashed, e.sent_late, e.transport);
+    if let Some(limits) = &s.telegram_limits {
+        let _ = writeln!(r, "\n{}", limits.statement());
+    }
 }
 
 fn write_resources(r: &mut String, s: &Summary) {

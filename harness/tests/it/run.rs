@@ -60,6 +60,47 @@ fn every_kind_of_user_action_is_answered_by_the_bundled_bot() {
     }
 }
 
+/// Telegram's limits, known truth both ways: ten users acting every few hundred milliseconds in their own chats
+/// go past ~1 message/s per chat, which the run states with limits off and meets as 429s with them on; two users
+/// acting every two seconds stay within them.
+#[test]
+fn telegram_limits_are_measured_always_and_enforced_on_request() {
+    let Some(_guard) = e2e() else { return };
+    let smoke = std::fs::read_to_string(shipped("smoke")).unwrap();
+    let run = |name: &str, body: &str, args: &[&str]| {
+        let out = out_dir(name);
+        let output = tgload(&scenario(&out, body), &out, args);
+        (summary(&out), text(&output), std::fs::read_to_string(out.join("report.md")).unwrap_or_default())
+    };
+    let (s, output, report) = run("limits-off", &smoke, &["--duration", "4s"]);
+    let limits = &s["telegram_limits"];
+    assert_eq!(limits["mode"], "off", "{output}");
+    assert!(limits["over_limit"]["per_chat"].as_u64() > Some(0), "{limits}");
+    assert_eq!(s["errors"]["bot_api_error"], 0, "measured only, nothing is refused: {s}");
+    assert!(report.contains("Telegram would have refused"), "{report}");
+
+    let enforced = smoke.replace("[slo]", "[telegram]\nlimits = \"real\"\n\n[slo]");
+    let (s, output, report) = run("limits-real", &enforced, &["--duration", "4s"]);
+    let limits = &s["telegram_limits"];
+    assert_eq!(limits["mode"], "real", "{output}");
+    let refused =
+        limits["over_limit"]["per_chat"].as_u64().unwrap() + limits["over_limit"]["per_group"].as_u64().unwrap();
+    assert!(refused > 0, "{limits}");
+    assert!(s["errors"]["bot_api_error"].as_u64() > Some(0), "the bundled bot does not retry a 429: {s}");
+    assert!(report.contains("were answered 429"), "{report}");
+
+    let slow = smoke
+        .replace("think = \"100ms..400ms\"", "think = \"2s..2500ms\"")
+        .replace("group_share = 0.2", "group_share = 0.0");
+    let (s, output, report) = run("limits-slow", &slow, &["--users", "2", "--duration", "5s"]);
+    assert_eq!(
+        s["telegram_limits"]["over_limit"],
+        serde_json::json!({"per_chat": 0, "per_group": 0, "global": 0}),
+        "{output}"
+    );
+    assert!(report.contains("stayed within Telegram's limits"), "{report}");
+}
+
 #[test]
 fn a_command_bot_runs_through_the_shell() {
     let Some(_guard) = e2e() else { return };

@@ -56,7 +56,10 @@ pub async fn stats(
     State(server): State<Arc<Server>>,
     Path(token): Path<String>,
 ) -> Result<axum::Json<Value>, ControlError> {
-    Ok(axum::Json(bot(&server, &token)?.ledger.stats().to_json()))
+    let bot = bot(&server, &token)?;
+    let mut stats = bot.ledger.stats().to_json();
+    stats["telegram_limits"] = json!(bot.flood.stats());
+    Ok(axum::Json(stats))
 }
 
 #[derive(Deserialize)]

@@ -77,9 +77,7 @@ pub fn store_sent(
     build: impl FnOnce(i64, &crate::chats::ChatState) -> Message,
 ) -> Result<Message, ApiError> {
     let chat_id = call.params.chat_id()?;
-    if let Some(flood) = &call.bot.flood {
-        flood.take(chat_id, std::time::Instant::now()).map_err(ApiError::too_many_requests)?;
-    }
+    call.bot.flood.take(chat_id, std::time::Instant::now()).map_err(ApiError::too_many_requests)?;
     let mut chats = lock(&call.bot.chats);
     let chat = chats.for_send(chat_id)?;
     let message_id = chat.next_message_id();
