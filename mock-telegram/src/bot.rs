@@ -69,6 +69,8 @@ pub struct Bot {
     pub flood: Flood,
     pub faults: Faults,
     checkouts: Mutex<std::collections::VecDeque<Checkout>>,
+    /// What `set<X>` methods stored for their `get<X>`.
+    pub settings: crate::methods::state::Settings,
     user: Arc<User>,
     query_seq: AtomicU64,
 }
@@ -104,6 +106,7 @@ impl Bot {
             flood: Flood::new(flood.unwrap_or_default(), flood.is_some(), std::time::Instant::now()),
             faults: Faults::default(),
             checkouts: Mutex::new(std::collections::VecDeque::new()),
+            settings: Default::default(),
             user: Arc::new(user),
             query_seq: AtomicU64::new(0),
         })

@@ -92,6 +92,11 @@ impl Chats {
             .clone()
     }
 
+    /// Whether a user has acted, been added to a chat, or has a private chat with the bot.
+    pub fn knows_user(&self, id: i64) -> bool {
+        self.users.contains_key(&id) || self.chats.contains_key(&id)
+    }
+
     pub fn add_user(&mut self, user: User) {
         self.users.insert(user.id, Arc::new(user));
     }

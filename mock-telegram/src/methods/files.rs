@@ -74,40 +74,44 @@ pub fn send_media_group(call: Call<'_>) -> Result<Reply, ApiError> {
     let group_id = call.bot.next_query_id();
     let mut sent = Vec::with_capacity(items.len());
     for item in &items {
-        let kind = item.get("type").and_then(serde_json::Value::as_str).unwrap_or_default();
-        let spec_type = match kind {
-            "photo" => "PhotoSize",
-            "video" => "Video",
-            "document" => "Document",
-            "audio" => "Audio",
-            _ => return Err(ApiError::bad_request(format!("unsupported media type {kind:?} in the media group"))),
-        };
-        let source = item.get("media").and_then(serde_json::Value::as_str);
-        let source = source.ok_or_else(|| ApiError::bad_request("there is no media in the request"))?;
-        let media = resolve(&call, &Param::Text(source.to_owned()), &format!("{kind}s"))?;
         let caption = item.get("caption").and_then(serde_json::Value::as_str).filter(|c| !c.is_empty());
         if caption.is_some_and(|c| utf16_len(c) > MAX_CAPTION) {
             return Err(ApiError::bad_request("message caption is too long"));
         }
-        let file = crate::spec::example(spec_type, &file_known(&media));
+        let (field, file) = album_item(&call, item)?;
         let from = call.bot.user();
         let message = super::messages::store_sent(&call, |message_id, chat| {
             let mut message = bot_message(message_id, from, chat, caption.map(str::to_owned), None, None);
             message.extra.insert("media_group_id".into(), group_id.clone().into());
-            match kind {
-                "photo" => {
-                    message.extra.insert("photo".into(), serde_json::Value::Array(vec![file]));
-                }
-                _ => {
-                    message.extra.insert(kind.into(), file);
-                }
-            }
+            message.extra.insert(field, file);
             message
         })?;
         sent.push(message);
     }
     super::messages::report_sent(&call, "sendMediaGroup", &sent[0], reply_to);
     Ok(Reply::json(&sent))
+}
+
+/// One InputMedia (`{"type": "photo", "media": "attach://a"}`) resolved to its file, as the message field it
+/// becomes: `photo` (an array of sizes), `video`, `document`, `audio` or `animation`.
+pub(super) fn album_item(call: &Call<'_>, item: &serde_json::Value) -> Result<(String, serde_json::Value), ApiError> {
+    let kind = item.get("type").and_then(serde_json::Value::as_str).unwrap_or_default();
+    let spec_type = match kind {
+        "photo" => "PhotoSize",
+        "video" => "Video",
+        "document" => "Document",
+        "audio" => "Audio",
+        "animation" => "Animation",
+        _ => return Err(ApiError::bad_request(format!("unsupported media type {kind:?}"))),
+    };
+    let source = item.get("media").and_then(serde_json::Value::as_str);
+    let source = source.ok_or_else(|| ApiError::bad_request("there is no media in the request"))?;
+    let media = resolve(call, &Param::Text(source.to_owned()), &format!("{kind}s"))?;
+    let file = crate::spec::example(spec_type, &file_known(&media));
+    Ok(match kind {
+        "photo" => ("photo".into(), serde_json::Value::Array(vec![file])),
+        _ => (kind.into(), file),
+    })
 }
 
 /// What a file object's spec type may take from a stored file.

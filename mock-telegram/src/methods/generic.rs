@@ -2,11 +2,12 @@
 //! its required parameters checked, then a result of its declared type. A method that returns a `Message` into a
 //! chat sends one, stored in the chat and reported to the ledger, so that it answers an action as `sendMessage`
 //! does; any other answers a placeholder of its type (`spec::example`), built from the call's parameters and the
-//! chat it names. It never answers 404 for a method the spec has, and an unknown chat is Telegram's 400.
+//! chat it names and the mock's state (`state`: settings, the messages and users it names). It never answers 404
+//! for a method the spec has, and an unknown chat, message or user is Telegram's 400.
 
 use serde_json::{Map, Value};
 
-use super::{files, Call, Reply};
+use super::{files, state, Call, Reply};
 use crate::bot::lock;
 use crate::error::ApiError;
 use crate::spec::{self, Method};
@@ -23,6 +24,11 @@ pub fn answer(call: Call<'_>, method: &Method) -> Result<Reply, ApiError> {
         }
         None => None,
     };
+    state::check_references(&call, method)?;
+    if let Some(edited) = state::edit(&call, method) {
+        return edited;
+    }
+    let settings = state::settings(&call, method);
     let returns = method.returns.first().map_or("Boolean", String::as_str);
     let has = |name: &str| method.fields.iter().any(|f| f.name == name);
     let inline = call.params.str("inline_message_id").is_some_and(|id| !id.is_empty());
@@ -46,7 +52,14 @@ pub fn answer(call: Call<'_>, method: &Method) -> Result<Reply, ApiError> {
         // Edits of an inline message answer `true`, as Telegram's do.
         "Message" if inline && method.returns.iter().any(|r| r == "Boolean") => Ok(Reply::ok()),
         "Boolean" => Ok(Reply::ok()),
-        _ => Ok(Reply::json(&spec::example(returns, &known(&call, chat.as_deref())))),
+        _ => {
+            if let Some(field) = state::message_field(&call, method, returns) {
+                return Ok(Reply::json(&field));
+            }
+            let mut known = known(&call, chat.as_deref());
+            known.extend(settings.unwrap_or_default());
+            Ok(Reply::json(&spec::example(returns, &known)))
+        }
     }
 }
 
@@ -129,6 +142,16 @@ fn known(call: &Call<'_>, chat: Option<&crate::wire::Chat>) -> Map<String, Value
     }
     if let Some(Ok(Value::Object(fields))) = chat.map(serde_json::to_value) {
         known.extend(fields);
+    }
+    // What a new invite link, topic or record carries that no parameter gives: a link, an id, its creator.
+    let seq = call.bot.next_query_id();
+    let defaults = [
+        ("invite_link", Value::from(format!("https://t.me/+tgload{seq}"))),
+        ("message_thread_id", Value::from(seq[seq.len() - 6..].parse::<i64>().unwrap_or(1))),
+        ("creator", serde_json::json!(*call.bot.user())),
+    ];
+    for (name, value) in defaults {
+        known.entry(name).or_insert(value);
     }
     known
 }

@@ -115,7 +115,7 @@ pub fn send_message(call: Call<'_>) -> Result<Reply, ApiError> {
 }
 
 /// Applies an edit to one of the bot's messages and reports the answer.
-fn edit(call: &Call<'_>, method: &str, apply: impl FnOnce(&mut Message) -> bool) -> Result<Reply, ApiError> {
+pub(super) fn edit(call: &Call<'_>, method: &str, apply: impl FnOnce(&mut Message) -> bool) -> Result<Reply, ApiError> {
     if call.params.str("inline_message_id").is_some_and(|id| !id.is_empty()) {
         // Inline messages live in other users' chats, which the mock does not model.
         return Ok(Reply::ok());

@@ -10,6 +10,7 @@ mod me;
 mod members;
 mod messages;
 mod queries;
+pub(crate) mod state;
 mod updates;
 mod webhook;
 

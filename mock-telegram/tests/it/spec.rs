@@ -37,6 +37,7 @@ async fn value(mock: &Mock, field: &Field, file_id: &str) -> Value {
         "media" if field.types[0].starts_with("Array of ") => {
             json!([{"type": "photo", "media": file_id}, {"type": "photo", "media": file_id}])
         }
+        "media" => json!({"type": "photo", "media": file_id}),
         _ => by_type(&field.types, file_id),
     }
 }
@@ -207,4 +208,58 @@ async fn a_copy_answers_the_users_action() {
     assert_eq!(spec::check("MessageId", &copied), Ok(()), "{copied}");
     let answered = waiting.await.unwrap();
     assert_eq!(answered["answer"]["method"], "copyMessage", "{answered}");
+}
+
+#[tokio::test]
+async fn results_come_from_the_mocks_state() {
+    let mock = start().await;
+    mock.user_says(CHAT, "hi").await;
+    // A setter's values come back from its getter, per language.
+    mock.ok("setMyName", json!({"name": "Test Bot"})).await;
+    mock.ok("setMyName", json!({"name": "Testbot", "language_code": "de"})).await;
+    assert_eq!(mock.ok("getMyName", json!({})).await, json!({"name": "Test Bot"}));
+    assert_eq!(mock.ok("getMyName", json!({"language_code": "de"})).await, json!({"name": "Testbot"}));
+    mock.ok("setChatMenuButton", json!({"menu_button": {"type": "commands"}})).await;
+    assert_eq!(mock.ok("getChatMenuButton", json!({})).await["type"], "commands");
+    mock.ok("setMyDescription", json!({"description": "I test"})).await;
+    assert_eq!(mock.ok("getMyDescription", json!({})).await["description"], "I test");
+
+    // A poll stopped is the poll sent, closed.
+    let options = json!([{"text": "a"}, {"text": "b"}]);
+    let sent = mock.ok("sendPoll", json!({"chat_id": CHAT, "question": "?", "options": options})).await;
+    assert_eq!(spec::check("Poll", &sent["poll"]), Ok(()), "{sent}");
+    assert_eq!(sent["poll"]["options"][1]["text"], "b");
+    let stopped = mock.ok("stopPoll", json!({"chat_id": CHAT, "message_id": sent["message_id"]})).await;
+    assert_eq!((stopped["id"].clone(), stopped["is_closed"].clone()), (sent["poll"]["id"].clone(), json!(true)));
+
+    // An edit of a caption changes the stored message.
+    let photo = mock.ok("sendDocument", json!({"chat_id": CHAT, "document": uploaded_file_id(&mock).await})).await;
+    let edited = mock
+        .ok("editMessageCaption", json!({"chat_id": CHAT, "message_id": photo["message_id"], "caption": "new"}))
+        .await;
+    assert_eq!(edited["caption"], "new");
+    let messages = mock.get(&format!("/control/bots/{TOKEN}/chats/{CHAT}/messages")).await;
+    let stored = messages.as_array().unwrap().iter().find(|m| m["message_id"] == photo["message_id"]).unwrap().clone();
+    assert_eq!(stored["caption"], "new");
+
+    // Links are links, and what a call names must exist.
+    let link = mock.ok("createChatInviteLink", json!({"chat_id": CHAT, "name": "friends"})).await;
+    assert!(link["invite_link"].as_str().unwrap().starts_with("https://t.me/+"), "{link}");
+    assert_eq!((link["name"].as_str(), link["creator"]["is_bot"].as_bool()), (Some("friends"), Some(true)));
+    for (method, params, says) in [
+        ("pinChatMessage", json!({"chat_id": CHAT, "message_id": 999}), "message to pin not found"),
+        (
+            "forwardMessage",
+            json!({"chat_id": CHAT, "from_chat_id": CHAT, "message_id": 999}),
+            "message to forward not found",
+        ),
+        ("getChatMember", json!({"chat_id": CHAT, "user_id": 5555}), "user not found"),
+    ] {
+        let (status, body) = mock.call(method, params).await;
+        assert_eq!(
+            (status, body["description"].as_str()),
+            (400, Some(format!("Bad Request: {says}").as_str())),
+            "{method}"
+        );
+    }
 }
