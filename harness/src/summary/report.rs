@@ -312,9 +312,11 @@ fn write_notes(r: &mut String, notes: &Notes) {
         let n = |path: &[&str]| path.iter().try_fold(stats, |v, k| v.get(k)).and_then(|v| v.as_u64()).unwrap_or(0);
         let _ = writeln!(
             r,
-            "\n## The mock's view\n\nactions sent {}, answered {}, timed out {}; unprompted bot calls {}; bot calls {}.",
+            "\n## The mock's view\n\nactions sent {}, answered {} (and {} notifications delivered), timed out {}; \
+             unprompted bot calls {}; bot calls {}.",
             n(&["actions", "sent"]),
             n(&["actions", "answered"]),
+            n(&["actions", "notified"]),
             n(&["actions", "timed_out"]),
             n(&["unprompted"]),
             n(&["bot_calls"])

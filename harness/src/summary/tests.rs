@@ -316,7 +316,7 @@ fn report_snapshot() {
 
         ## The mock's view
 
-        actions sent 101, answered 100, timed out 1; unprompted bot calls 0; bot calls 104.
+        actions sent 101, answered 100 (and 0 notifications delivered), timed out 1; unprompted bot calls 0; bot calls 104.
         Its own timings (ms): end to end p50 500.2 p99 990.2; queue wait p50 0.09 p99 0.40; bot handling p50 3.00 p99 9.00.
 
         ## Charts
