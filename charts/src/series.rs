@@ -8,6 +8,10 @@ pub const FILE: &str = "timeseries.csv";
 
 /// The header the harness writes, exactly: the errors of each second by category close the row.
 pub const HEADER: &str = "t_s,phase,active_users,sent,answered,errors,p50_ms,p95_ms,p99_ms,bot_rss_mb,bot_cpu_pct,\
+timeout,bot_api_error,bot_crashed,sent_late,transport,wrong_answer";
+
+/// The header of runs written before answers were checked (no `wrong_answer`, which reads as 0).
+pub const HEADER_V2: &str = "t_s,phase,active_users,sent,answered,errors,p50_ms,p95_ms,p99_ms,bot_rss_mb,bot_cpu_pct,\
 timeout,bot_api_error,bot_crashed,sent_late,transport";
 
 /// The header of runs written before the categories were added; their rows have `errors_by: None`.
@@ -21,6 +25,7 @@ pub struct ErrorKinds {
     pub bot_crashed: u64,
     pub sent_late: u64,
     pub transport: u64,
+    pub wrong_answer: u64,
 }
 
 /// One second of a run. Latency percentiles are `None` for a second in which nothing was answered; RSS and CPU
@@ -60,11 +65,13 @@ impl Timeseries {
                 if torn {
                     break;
                 }
-                if line != HEADER && line != HEADER_V1 {
-                    let reason = format!("expected the header `{HEADER}`, found `{line}`");
-                    return Err(Error::malformed(FILE, 1, reason));
-                }
-                columns = if line == HEADER { HEADER } else { HEADER_V1 };
+                columns = match [HEADER, HEADER_V2, HEADER_V1].into_iter().find(|h| *h == line) {
+                    Some(header) => header,
+                    None => {
+                        let reason = format!("expected the header `{HEADER}`, found `{line}`");
+                        return Err(Error::malformed(FILE, 1, reason));
+                    }
+                };
                 continue;
             }
             if line.trim().is_empty() {
@@ -123,6 +130,7 @@ impl Row {
                     bot_crashed: field(13).count()?,
                     sent_late: field(14).count()?,
                     transport: field(15).count()?,
+                    wrong_answer: if names.len() > 16 { field(16).count()? } else { 0 },
                 }),
                 false => None,
             },

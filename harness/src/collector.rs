@@ -55,6 +55,8 @@ pub enum Category {
     BotCrashed,
     SentLate,
     Transport,
+    /// Answered, but not as the step expected (its text, buttons, method or number of messages).
+    WrongAnswer,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
@@ -64,11 +66,12 @@ pub struct ErrorCounts {
     pub bot_crashed: u64,
     pub sent_late: u64,
     pub transport: u64,
+    pub wrong_answer: u64,
 }
 
 impl ErrorCounts {
     pub fn total(&self) -> u64 {
-        self.timeout + self.bot_api_error + self.bot_crashed + self.sent_late + self.transport
+        self.timeout + self.bot_api_error + self.bot_crashed + self.sent_late + self.transport + self.wrong_answer
     }
 
     pub fn add(&mut self, category: Category) {
@@ -78,6 +81,7 @@ impl ErrorCounts {
             Category::BotCrashed => &mut self.bot_crashed,
             Category::SentLate => &mut self.sent_late,
             Category::Transport => &mut self.transport,
+            Category::WrongAnswer => &mut self.wrong_answer,
         } += 1;
     }
 }

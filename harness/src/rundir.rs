@@ -226,7 +226,7 @@ fn format_row(row: &Row<'_>) -> String {
     let phase = row.phase.replace([',', '\n', '"'], " ");
     let e = &row.errors_by;
     format!(
-        "{},{phase},{},{},{},{},{p50},{p95},{p99},{rss},{cpu},{},{},{},{},{}",
+        "{},{phase},{},{},{},{},{p50},{p95},{p99},{rss},{cpu},{},{},{},{},{},{}",
         row.t_s,
         row.active_users,
         row.sent,
@@ -236,7 +236,8 @@ fn format_row(row: &Row<'_>) -> String {
         e.bot_api_error,
         e.bot_crashed,
         e.sent_late,
-        e.transport
+        e.transport,
+        e.wrong_answer
     )
 }
 
@@ -264,8 +265,8 @@ mod tests {
             percentiles_ms: Some([1.5, 20.25, 99.0]),
             bot: Some((52.4288, 12.34)),
         };
-        check_row(full.clone(), "3,hold,10,5,4,1,1.500,20.250,99.000,52.429,12.3,1,0,0,0,0");
-        check_row(Row { percentiles_ms: None, bot: None, phase: "a,b", ..full }, "3,a b,10,5,4,1,,,,,,1,0,0,0,0");
+        check_row(full.clone(), "3,hold,10,5,4,1,1.500,20.250,99.000,52.429,12.3,1,0,0,0,0,0");
+        check_row(Row { percentiles_ms: None, bot: None, phase: "a,b", ..full }, "3,a b,10,5,4,1,,,,,,1,0,0,0,0,0");
     }
 
     #[test]

@@ -69,6 +69,7 @@ impl Replay {
             bot_crashed: kinds.bot_crashed,
             sent_late: kinds.sent_late,
             transport: kinds.transport,
+            wrong_answer: kinds.wrong_answer,
         };
         let interval = Interval {
             index,
@@ -88,6 +89,7 @@ impl Replay {
         t.errors.bot_crashed += errors_by.bot_crashed;
         t.errors.sent_late += errors_by.sent_late;
         t.errors.transport += errors_by.transport;
+        t.errors.wrong_answer += errors_by.wrong_answer;
         let _ = t.e2e.add(&interval.e2e);
         self.phases.add(&row.phase, row.active_users as usize, &interval);
         let good = row.answered.saturating_sub(errors_by.bot_api_error + errors_by.sent_late);

@@ -152,9 +152,12 @@ fn write_actions(r: &mut String, s: &Summary) {
     let rate = s.error_rate * 100.0;
     let _ = writeln!(r, "| {} | {} | {} | {rate:.3}% | {:.1} |", a.sent, a.answered, a.errors, s.throughput_per_s);
     let _ =
-        writeln!(r, "\n| timeout | bot API error | bot crashed | sent late | transport |\n|---:|---:|---:|---:|---:|");
-    let _ =
-        writeln!(r, "| {} | {} | {} | {} | {} |", e.timeout, e.bot_api_error, e.bot_crashed, e.sent_late, e.transport);
+        writeln!(r, "\n| timeout | bot API error | bot crashed | sent late | transport | wrong answer |\n|---:|---:|---:|---:|---:|---:|");
+    let _ = writeln!(
+        r,
+        "| {} | {} | {} | {} | {} | {} |",
+        e.timeout, e.bot_api_error, e.bot_crashed, e.sent_late, e.transport, e.wrong_answer
+    );
     if let Some(limits) = &s.telegram_limits {
         let _ = writeln!(r, "\n{}", limits.statement());
     }

@@ -125,7 +125,7 @@ fn json_has_the_documented_shape() {
     assert_eq!(json["bot"]["leak"]["verdict"], "inconclusive", "a 4-second run cannot tell");
     assert_eq!(json["schema_version"], 2);
     assert_eq!(json["status"], "bot_crashed");
-    assert_eq!(keys(&json["errors"]), "bot_api_error,bot_crashed,sent_late,timeout,transport");
+    assert_eq!(keys(&json["errors"]), "bot_api_error,bot_crashed,sent_late,timeout,transport,wrong_answer");
     assert_eq!(keys(&json["latency_ms"]), "max,mean,p50,p95,p99,p999");
     assert_eq!(
         keys(&json["generator"]),
@@ -264,9 +264,9 @@ fn report_snapshot() {
         |---:|---:|---:|---:|---:|
         | 101 | 100 | 1 | 0.990% | 10.0 |
 
-        | timeout | bot API error | bot crashed | sent late | transport |
-        |---:|---:|---:|---:|---:|
-        | 1 | 0 | 0 | 0 | 0 |
+        | timeout | bot API error | bot crashed | sent late | transport | wrong answer |
+        |---:|---:|---:|---:|---:|---:|
+        | 1 | 0 | 0 | 0 | 0 | 0 |
 
         ## Generator health
 
