@@ -11,7 +11,7 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
 
 use serde::Serialize;
-use tokio::sync::oneshot;
+use tokio::sync::{mpsc, oneshot};
 
 use crate::stats::Stats;
 
@@ -64,6 +64,15 @@ pub enum Target<'a> {
     Query(&'a str),
 }
 
+impl Target<'_> {
+    fn chat_id(&self) -> Option<i64> {
+        match *self {
+            Target::Chat { chat_id, .. } | Target::Message { chat_id, .. } => Some(chat_id),
+            Target::Query(_) => None,
+        }
+    }
+}
+
 /// What answers an action.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Expect {
@@ -114,6 +123,9 @@ struct State {
     /// Query ids their answering method may still answer, with when they were sent. Kept apart from `by_query`
     /// because a bot may edit a pressed message (answering the action) before it answers the callback query.
     live_queries: HashMap<String, u64>,
+    /// Users collecting a multi-message or streamed answer: every call in their chat that answers no action (a
+    /// second message, an edit of the first) is sent to them, with its time.
+    followers: HashMap<i64, Vec<(u64, mpsc::UnboundedSender<(Answer, u64)>)>>,
     stats: Stats,
 }
 
@@ -207,6 +219,11 @@ impl Ledger {
         state.stats.bot_answers += 1;
         let Some(action_id) = find(&state, target) else {
             state.stats.unprompted += 1;
+            if let Some(followers) = target.chat_id().and_then(|chat_id| state.followers.get(&chat_id)) {
+                for (_, follower) in followers {
+                    let _ = follower.send((answer.clone(), now_us));
+                }
+            }
             return;
         };
         let Some(mut pending) = state.pending.remove(&action_id) else { return };
@@ -216,6 +233,24 @@ impl Ledger {
         if let Some(waiter) = pending.waiter.take() {
             // The waiter may have timed out and gone; the answer still counted above.
             let _ = waiter.send(Completion { answer, timings: pending.timings });
+        }
+    }
+
+    /// Starts sending `action_id`'s user the follow-ups in `chat_id` (calls that answer no action), until
+    /// `unfollow`.
+    pub fn follow(&self, chat_id: i64, action_id: u64) -> mpsc::UnboundedReceiver<(Answer, u64)> {
+        let (sender, receiver) = mpsc::unbounded_channel();
+        self.lock().followers.entry(chat_id).or_default().push((action_id, sender));
+        receiver
+    }
+
+    pub fn unfollow(&self, chat_id: i64, action_id: u64) {
+        let mut state = self.lock();
+        if let Some(followers) = state.followers.get_mut(&chat_id) {
+            followers.retain(|(id, _)| *id != action_id);
+            if followers.is_empty() {
+                state.followers.remove(&chat_id);
+            }
         }
     }
 

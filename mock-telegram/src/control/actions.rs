@@ -30,7 +30,24 @@ pub struct ActionRequest {
     pub due_us: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub wait_ms: Option<u64>,
+    /// Wait on after the first answer for the rest of a multi-message or streamed one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub collect: Option<Collect>,
 }
+
+/// How long to collect an answer of several calls: until it has `messages` messages (the first included), and/or
+/// until the bot has been quiet in the chat for `quiet_ms`, within the request's `wait_ms`.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Collect {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub messages: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quiet_ms: Option<u64>,
+}
+
+/// The most follow-up calls one response lists.
+const MAX_COLLECTED: usize = 100;
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
@@ -55,6 +72,14 @@ pub struct ActionResponse {
     #[serde(default)]
     pub answer: Option<Value>,
     pub timings_us: Timings,
+    /// With `collect`: every call of the answer (the first included, at most 100), how many of them were
+    /// messages, and when the last came (the time to the last edit of a streamed answer).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub answers: Vec<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub messages: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_answered_us: Option<u64>,
 }
 
 pub async fn act(
@@ -70,6 +95,8 @@ pub async fn act(
     let prepared = kinds::prepare(&bot, request.chat_id, from, &request.action, action_id)?;
     let mut registered =
         bot.ledger.register(action_id, request.chat_id, prepared.message_id, prepared.expect, due, now);
+    // Followed from before the update goes out, so that no follow-up can come before the follower.
+    let follow = request.collect.map(|collect| (collect, bot.ledger.follow(request.chat_id, action_id)));
     for body in &prepared.before {
         bot.updates.push(body.kind(), request.chat_id, None, |id| body.to_json(id));
     }
@@ -86,13 +113,20 @@ pub async fn act(
         outcome: Outcome::Queued,
         answer: None,
         timings_us: Timings { due, enqueued: now, delivered: None, answered: None },
+        answers: Vec::new(),
+        messages: None,
+        last_answered_us: None,
     };
+    let started = tokio::time::Instant::now();
+    let wait = Duration::from_millis(request.wait_ms.unwrap_or(0).min(MAX_WAIT_MS));
+    if update_id.is_none() || wait.is_zero() {
+        bot.ledger.unfollow(request.chat_id, action_id);
+    }
     if update_id.is_none() {
         bot.ledger.forget(action_id);
         response.outcome = Outcome::Filtered;
         return Ok(axum::Json(response));
     }
-    let wait = Duration::from_millis(request.wait_ms.unwrap_or(0).min(MAX_WAIT_MS));
     if wait.is_zero() {
         return Ok(axum::Json(response));
     }
@@ -112,10 +146,56 @@ pub async fn act(
             };
             response.answer = completion.timings.answered.and(serde_json::to_value(&completion.answer).ok());
             response.timings_us = completion.timings;
+            if let (Some((collect, follow_ups)), Some(answered)) = (follow, completion.timings.answered) {
+                let deadline = started + wait;
+                collect_rest(&mut response, &completion.answer, answered, collect, follow_ups, deadline).await;
+            }
         }
         None => response.outcome = Outcome::Timeout,
     }
+    bot.ledger.unfollow(request.chat_id, action_id);
     Ok(axum::Json(response))
+}
+
+/// Waits for the rest of an answer after its first call: until it has `messages` messages and/or the bot has
+/// been quiet for `quiet_ms`, and never past `deadline`.
+async fn collect_rest(
+    response: &mut ActionResponse,
+    first: &crate::ledger::Answer,
+    answered: u64,
+    collect: Collect,
+    mut follow_ups: tokio::sync::mpsc::UnboundedReceiver<(crate::ledger::Answer, u64)>,
+    deadline: tokio::time::Instant,
+) {
+    let is_message = |a: &crate::ledger::Answer| {
+        a.error.is_none() && ["send", "forward", "copy"].iter().any(|p| a.method.starts_with(p))
+    };
+    let mut messages = u32::from(is_message(first));
+    let mut last = answered;
+    response.answers.push(serde_json::to_value(first).unwrap_or_default());
+    loop {
+        let enough = collect.messages.is_none_or(|n| messages >= n);
+        if enough && collect.quiet_ms.is_none() {
+            break;
+        }
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        let window = match collect.quiet_ms {
+            Some(quiet) if enough => left.min(Duration::from_millis(quiet)),
+            _ => left,
+        };
+        match tokio::time::timeout(window, follow_ups.recv()).await {
+            Ok(Some((answer, at))) => {
+                messages += u32::from(is_message(&answer));
+                last = last.max(at);
+                if response.answers.len() < MAX_COLLECTED {
+                    response.answers.push(serde_json::to_value(&answer).unwrap_or_default());
+                }
+            }
+            _ => break,
+        }
+    }
+    response.messages = Some(messages);
+    response.last_answered_us = Some(last);
 }
 
 use crate::server::Server;

@@ -269,3 +269,38 @@ async fn bad_actions_say_what_is_wrong() {
         assert!(status == 409 && error.contains(says), "{action}: {status} {body}");
     }
 }
+
+#[tokio::test]
+async fn a_multi_message_or_streamed_answer_is_collected_whole() {
+    let mock = start().await;
+    let collect = |collect: Value| {
+        let url = format!("{}/control/bots/{TOKEN}/actions", mock.url);
+        let body =
+            json!({"chat_id": USER, "action": {"kind": "text", "text": "hi"}, "wait_ms": 3000, "collect": collect});
+        let http = mock.http.clone();
+        tokio::spawn(async move { http.post(url).json(&body).send().await.unwrap().json::<Value>().await.unwrap() })
+    };
+    // Two messages: the answer is both.
+    let pending = collect(json!({"messages": 2}));
+    updates(&mock, None).await;
+    mock.ok("sendMessage", json!({"chat_id": USER, "text": "one"})).await;
+    mock.ok("sendMessage", json!({"chat_id": USER, "text": "two"})).await;
+    let reply = pending.await.unwrap();
+    assert_eq!((reply["messages"].as_u64(), reply["answers"][1]["text"].as_str()), (Some(2), Some("two")), "{reply}");
+    assert_eq!(mock.get(&format!("/control/bots/{TOKEN}/stats")).await["unprompted"], 1);
+
+    // A message streamed by edits: collected until the bot has been quiet, timed to the last edit.
+    let pending = collect(json!({"quiet_ms": 300}));
+    updates(&mock, None).await;
+    let sent = mock.ok("sendMessage", json!({"chat_id": USER, "text": "th"})).await;
+    for text in ["thin", "thinking", "thinking done"] {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        mock.ok("editMessageText", json!({"chat_id": USER, "message_id": sent["message_id"], "text": text})).await;
+    }
+    let reply = pending.await.unwrap();
+    let (first, last) =
+        (reply["timings_us"]["answered"].as_u64().unwrap(), reply["last_answered_us"].as_u64().unwrap());
+    assert_eq!((reply["messages"].as_u64(), reply["answers"].as_array().map(Vec::len)), (Some(1), Some(4)), "{reply}");
+    assert_eq!(reply["answers"][3]["text"], "thinking done");
+    assert!((250_000..1_500_000).contains(&(last - first)), "three edits 100 ms apart: {}", last - first);
+}
