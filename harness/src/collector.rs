@@ -31,6 +31,12 @@ pub struct ActionResult {
     pub enqueued_us: Option<u64>,
     /// What the user did (`text`, `/start`, `button press`, ...), for the per-action breakdown.
     pub kind: String,
+    /// The journey step it was, and whether it ended its journey (well or not).
+    pub step: Option<crate::steps::StepRef>,
+    /// For an answer of several calls (collected): when its last call came, mock clock.
+    pub last_us: Option<u64>,
+    /// For a wrong answer: what was wrong, with what the bot said.
+    pub said: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -45,6 +51,20 @@ pub enum Outcome {
     Expired,
     /// The control API request itself failed.
     Transport,
+    /// The bot answered at `answered_us`, but not as the step expected.
+    WrongAnswer { answered_us: u64 },
+}
+
+impl Outcome {
+    /// When the bot answered, if it did (rightly, wrongly, or with a Bot API error).
+    pub fn answered_us(&self) -> Option<u64> {
+        match *self {
+            Outcome::Answered { answered_us }
+            | Outcome::BotError { answered_us }
+            | Outcome::WrongAnswer { answered_us } => Some(answered_us),
+            _ => None,
+        }
+    }
 }
 
 /// The error categories of `summary.json`. Each action falls in at most one.
@@ -59,7 +79,7 @@ pub enum Category {
     WrongAnswer,
 }
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ErrorCounts {
     pub timeout: u64,
     pub bot_api_error: u64,
@@ -202,6 +222,7 @@ impl Collector {
                 Some(if crashed { Category::BotCrashed } else { Category::Timeout })
             }
             Outcome::BotError { .. } => Some(Category::BotApiError),
+            Outcome::WrongAnswer { .. } => Some(Category::WrongAnswer),
             Outcome::Answered { .. } => {
                 let late = r.sent_us.map_or(0, |s| s.saturating_sub(r.ready_us));
                 (late > self.late_tolerance_us).then_some(Category::SentLate)
@@ -229,7 +250,7 @@ impl Collector {
             self.live.1 += 1;
         }
         self.live.0 += 1;
-        let (Outcome::Answered { answered_us } | Outcome::BotError { answered_us }) = r.outcome else { return };
+        let Some(answered_us) = r.outcome.answered_us() else { return };
         let e2e = answered_us.saturating_sub(r.due_us);
         let service = r.sent_us.map(|s| answered_us.saturating_sub(s));
         self.totals.answered += 1;
@@ -265,7 +286,7 @@ impl Collector {
         let totals = &mut by_kind[index];
         totals.sent += 1;
         totals.errors += u64::from(failed);
-        if let Outcome::Answered { answered_us } | Outcome::BotError { answered_us } = r.outcome {
+        if let Some(answered_us) = r.outcome.answered_us() {
             totals.answered += 1;
             record(&mut totals.e2e, answered_us.saturating_sub(r.due_us));
         }

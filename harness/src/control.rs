@@ -35,27 +35,22 @@ pub struct ActionRequest<'a> {
     pub action: WireAction<'a>,
     pub due_us: u64,
     pub wait_ms: u64,
+    /// Wait on for the rest of an answer of several messages, or of a stream of edits.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub collect: Option<mock_telegram::control::Collect>,
 }
 
 #[derive(Debug, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum WireAction<'a> {
-    Text {
-        text: &'a str,
-    },
-    Command {
-        command: &'a str,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        args: Option<&'a str>,
-    },
     Callback {
         message_id: i64,
         #[serde(skip_serializing_if = "Option::is_none")]
         data: Option<&'a str>,
     },
-    /// Every other kind, as the mock defines it.
+    /// Any kind, built by the user's journey (`journey::Progress::action`) with its `${...}` filled in.
     #[serde(untagged)]
-    User(&'a mock_telegram::control::Action),
+    Json(serde_json::Value),
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -65,14 +60,23 @@ pub struct ActionReply {
     pub answer: Option<Answer>,
     #[serde(default)]
     pub timings_us: Timings,
+    /// With `collect`: every call of the answer, how many were messages, and when the last came.
+    #[serde(default)]
+    pub answers: Vec<Answer>,
+    #[serde(default)]
+    pub messages: Option<u32>,
+    #[serde(default)]
+    pub last_answered_us: Option<u64>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 pub struct Answer {
     #[serde(default)]
     pub method: String,
     #[serde(default)]
     pub message_id: Option<i64>,
+    #[serde(default)]
+    pub text: Option<String>,
     #[serde(default)]
     pub reply_markup: Option<serde_json::Value>,
 }
@@ -246,12 +250,13 @@ mod tests {
             action: WireAction::Callback { message_id: 17, data: None },
             due_us: 1,
             wait_ms: 5000,
+            collect: None,
         };
         assert_eq!(
             serde_json::to_value(&request).unwrap(),
             serde_json::json!({"chat_id": -5, "from": 1001, "action": {"kind": "callback", "message_id": 17}, "due_us": 1, "wait_ms": 5000})
         );
-        let command = WireAction::Command { command: "ask", args: Some("why") };
+        let command = WireAction::Json(serde_json::json!({"kind": "command", "command": "ask", "args": "why"}));
         assert_eq!(
             serde_json::to_value(&command).unwrap(),
             serde_json::json!({"kind": "command", "command": "ask", "args": "why"})

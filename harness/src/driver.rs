@@ -20,9 +20,12 @@ use tokio::time::Instant;
 use crate::collector::{ActionResult, Outcome};
 use crate::control::{error_text, ActionReply, ActionRequest, Answer, WireAction};
 use crate::error::Error;
+use crate::journey::{Judged, Progress};
 use crate::scenario::{Action, Scenario, BUTTON_LABEL, UNSENT_LABEL};
 use crate::schedule::Schedule;
+use crate::steps::StepRef;
 use crate::timer::Timer;
+use mock_telegram::control::Collect;
 
 /// Synthetic users' Telegram ids are this plus their index, so they never collide with small test ids.
 pub const USER_ID_BASE: i64 = 1_000_000;
@@ -51,6 +54,8 @@ pub struct Driver {
     failures: Mutex<Vec<String>>,
     callbacks_lost: AtomicUsize,
     replaced: AtomicUsize,
+    /// Each sequential feed's next row, shared by all users.
+    cursors: Vec<AtomicUsize>,
     timer: Timer,
 }
 
@@ -77,6 +82,8 @@ struct UserState {
     free_at: Duration,
     /// A menu the bot answered with: the next action presses its button.
     menu: Option<(i64, Option<String>)>,
+    /// The journey under way, if one is.
+    journey: Option<Progress>,
     finished: bool,
 }
 
@@ -105,6 +112,7 @@ impl Driver {
         stop: watch::Receiver<bool>,
     ) -> Driver {
         let schedule = Schedule::new(scenario.steps.clone(), scenario.pacing.clone());
+        let cursors = (0..scenario.feeds.feeds.len()).map(|_| AtomicUsize::new(0)).collect();
         Driver {
             client,
             actions_url,
@@ -119,6 +127,7 @@ impl Driver {
             failures: Mutex::new(Vec::new()),
             callbacks_lost: AtomicUsize::new(0),
             replaced: AtomicUsize::new(0),
+            cursors,
             timer: Timer::start(),
         }
     }
@@ -176,6 +185,7 @@ impl Driver {
             next_due,
             free_at,
             menu: None,
+            journey: None,
             finished: false,
         });
         self.started.fetch_add(1, Ordering::Relaxed);
@@ -226,6 +236,8 @@ impl Driver {
         let result = if now > due_at + self.scenario.answer_timeout {
             // Its user was busy until after the answer timeout had passed: it can no longer be answered in
             // time, so it counts as a timeout without loading the bot with it.
+            // A journey under way stops at the step its user could not make in time.
+            let step = state.journey.take().map(|p| StepRef { journey: p.journey, step: p.step, ends: Some(false) });
             ActionResult {
                 due_us,
                 ready_us,
@@ -235,12 +247,17 @@ impl Driver {
                 queue_us: None,
                 enqueued_us: None,
                 kind: UNSENT_LABEL.into(),
+                step,
+                last_us: None,
+                said: None,
             }
         } else {
             self.send(client, state, due_us, ready_us).await
         };
         state.free_at = Instant::now().saturating_duration_since(self.t0);
-        state.next_due = self.schedule.next_due(state.index, &state.windows, due, state.free_at, &mut state.rng);
+        // The next step of a journey under way may have a think time of its own.
+        let think = state.journey.as_ref().and_then(|p| p.step(&self.scenario.mix).think.as_ref());
+        state.next_due = self.schedule.next_due(state.index, &state.windows, due, state.free_at, think, &mut state.rng);
         let _ = self.results.send(result).await;
     }
 
@@ -250,7 +267,7 @@ impl Driver {
         if let Some((message_id, data)) = state.menu.take() {
             let action = WireAction::Callback { message_id, data: data.as_deref() };
             let sent_us = now_us();
-            match self.post(client, &ActionRequest { chat_id, from, action, due_us, wait_ms }).await {
+            match self.post(client, &ActionRequest { chat_id, from, action, due_us, wait_ms, collect: None }).await {
                 // The mock keeps a bounded history per chat; in a busy group the menu may have left it. That
                 // is no fault of the bot: the user does something else in this slot instead.
                 Err(Failure::MessageGone) => {
@@ -261,26 +278,61 @@ impl Driver {
         }
         let mut repicks = 0;
         loop {
-            let picked = self.scenario.mix.pick(&mut state.rng);
-            let action = match picked {
-                Action::Text { text } => WireAction::Text { text },
-                Action::Command { command, args } => WireAction::Command { command, args: args.as_deref() },
-                Action::Menu { command, .. } => WireAction::Command { command, args: None },
-                Action::User(action) => WireAction::User(action),
-            };
+            let (mix, feeds) = (&self.scenario.mix, &self.scenario.feeds);
+            let rng = &mut state.rng;
+            let progress = state.journey.get_or_insert_with(|| Progress::start(mix, feeds, &self.cursors, rng));
+            let single = mix.journey(progress.journey).single;
+            let steps = mix.journey(progress.journey).steps.len();
+            let step = progress.step(mix);
+            let mut at = StepRef { journey: progress.journey, step: progress.step, ends: None };
             let sent_us = now_us();
-            let posted = self.post(client, &ActionRequest { chat_id, from, action, due_us, wait_ms }).await;
-            if matches!(posted, Err(Failure::NotNow(_))) && repicks < MAX_REPICKS {
+            let action = match progress.action(step) {
+                Ok(action) => action,
+                // The button the step presses is not on the last answer: that answer was wrong.
+                Err(why) => {
+                    state.journey = None;
+                    at.ends = Some(false);
+                    let outcome = Outcome::WrongAnswer { answered_us: sent_us };
+                    let base = self.result(Err(Failure::Other), due_us, ready_us, sent_us, step.action.label());
+                    return ActionResult { outcome, step: Some(at), said: Some(why), ..base };
+                }
+            };
+            let collect = step.expect.collects().then(|| Collect {
+                messages: step.expect.messages,
+                quiet_ms: step.expect.quiet.map(|q| q.as_millis() as u64),
+            });
+            let request = ActionRequest { chat_id, from, action: WireAction::Json(action), due_us, wait_ms, collect };
+            let posted = self.post(client, &request).await;
+            // A one-step journey that cannot apply now is replaced by another pick; a longer one stops here.
+            if matches!(posted, Err(Failure::NotNow(_))) && single && repicks < MAX_REPICKS {
                 repicks += 1;
                 self.replaced.fetch_add(1, Ordering::Relaxed);
+                state.journey = None;
                 continue;
             }
-            if let (Action::Menu { data, .. }, Ok(reply)) = (picked, &posted) {
+            let judged = match &posted {
+                Ok(reply) if reply.outcome == "answered" => Some(progress.judge(step, reply)),
+                _ => None,
+            };
+            if let (Action::Menu { data, .. }, Ok(reply), true) = (&step.action, &posted, single) {
                 if let Some(Answer { message_id: Some(message_id), reply_markup: Some(_), .. }) = &reply.answer {
                     state.menu = Some((*message_id, data.clone()));
                 }
             }
-            return self.result(posted, due_us, ready_us, sent_us, picked.label());
+            let mut result = self.result(posted, due_us, ready_us, sent_us, step.action.label());
+            if let (Some(Judged::Wrong(why)), Some(answered_us)) = (judged, result.outcome.answered_us()) {
+                result.outcome = Outcome::WrongAnswer { answered_us };
+                result.said = Some(why);
+            }
+            let right = matches!(result.outcome, Outcome::Answered { .. });
+            if !right || at.step + 1 == steps {
+                at.ends = Some(right);
+                state.journey = None;
+            } else {
+                progress.step += 1;
+            }
+            result.step = Some(at);
+            return result;
         }
     }
 
@@ -302,6 +354,9 @@ impl Driver {
             queue_us: None,
             enqueued_us: None,
             kind,
+            step: None,
+            last_us: None,
+            said: None,
         };
         let reply = match posted {
             Ok(reply) => reply,
@@ -330,7 +385,7 @@ impl Driver {
                 Outcome::Transport
             }
         };
-        ActionResult { outcome, queue_us, enqueued_us: t.enqueued, ..base }
+        ActionResult { outcome, queue_us, enqueued_us: t.enqueued, last_us: reply.last_answered_us, ..base }
     }
 
     /// Posts an action and reads the whole reply (always: unread bodies would reset h2 streams).

@@ -7,6 +7,7 @@
 //! and `run` ties them together in one event loop.
 
 pub mod ab;
+pub mod answers;
 pub mod bot;
 pub mod capacity;
 pub mod collector;
@@ -18,6 +19,7 @@ pub mod duration;
 pub mod error;
 pub mod generator;
 pub mod history;
+pub mod journey;
 pub mod leak;
 pub mod limits;
 pub mod meta;
@@ -34,6 +36,7 @@ pub mod services;
 pub mod shift;
 pub mod signals;
 pub mod slo;
+pub mod steps;
 pub mod summary;
 pub mod supervise;
 pub mod timer;

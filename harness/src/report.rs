@@ -130,6 +130,7 @@ pub fn run(dir: &Path) -> Result<Finished, Error> {
         faults: replayed.faults,
         degradation: replayed.degradation,
         by_phase: replayed.by_phase,
+        journeys: Vec::new(),
     });
     summary.rebuilt = Some(rebuilt);
     let notes = Notes { command: plan.command, users: plan.users, ..Notes::default() };

@@ -3,14 +3,15 @@
 //! line, column and field. `scenarios/README.md` documents the format; this module is its authority.
 
 mod faults;
+mod feeds;
 mod file;
+mod journeys;
 
 use std::collections::BTreeMap;
 use std::ops::Range;
 use std::path::Path;
 use std::time::Duration;
 
-use rand::Rng;
 use serde::Serialize;
 use toml::Spanned;
 
@@ -19,6 +20,8 @@ use crate::error::Error;
 use crate::slo::Rule;
 
 pub use faults::{BotApiEffect, Endpoint, ExternalApi, ExternalFault, Fault, Target};
+pub use feeds::{Feed, Feeds, Order};
+pub use journeys::{render, Action, Capture, Expectation, Journey, JourneyStep, Mix, Pattern, BUTTON_LABEL};
 
 /// Upper bound on users, so a typo cannot ask goose to pre-build a million users.
 pub const MAX_USERS: u64 = 100_000;
@@ -33,6 +36,8 @@ pub struct Scenario {
     pub steps: Vec<Step>,
     pub pacing: Pacing,
     pub mix: Mix,
+    /// Test data for the steps' `${feed.column}` (`[[feeds]]`).
+    pub feeds: Feeds,
     pub chats: Chats,
     #[serde(serialize_with = "ser::secs")]
     pub answer_timeout: Duration,
@@ -108,55 +113,8 @@ pub enum Pacing {
     Open { rate_per_s: f64 },
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum Action {
-    Text {
-        text: String,
-    },
-    Command {
-        command: String,
-        args: Option<String>,
-    },
-    /// Send the command, then press a button (`data`, or the first one) on the keyboard it answers with.
-    Menu {
-        command: String,
-        data: Option<String>,
-    },
-    /// Any other kind of user action, as mock-telegram's control API takes it (`photo`, `inline_query`, ...).
-    #[serde(untagged)]
-    User(mock_telegram::control::Action),
-}
-
-impl Action {
-    /// The action's name in reports: `text`, the command with its slash, or the kind (`photo`).
-    pub fn label(&self) -> String {
-        match self {
-            Action::Text { .. } => "text".into(),
-            Action::Command { command, .. } | Action::Menu { command, .. } => {
-                format!("/{}", command.trim_start_matches('/'))
-            }
-            Action::User(action) => action.name().into(),
-        }
-    }
-
-    /// Whether the action only makes sense in a group chat (a join, a leave, a join request).
-    pub fn needs_group(&self) -> bool {
-        use mock_telegram::control::Action as Kind;
-        matches!(self, Action::User(Kind::Join | Kind::Leave | Kind::JoinRequest))
-    }
-}
-
-/// The report label of a button press on a menu.
-pub const BUTTON_LABEL: &str = "button press";
 /// The report label of an action that expired before its user could send it.
 pub const UNSENT_LABEL: &str = "unsent";
-
-#[derive(Debug, Clone, Serialize)]
-pub struct Mix {
-    entries: Vec<(u32, Action)>,
-    total: u32,
-}
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Chats {
@@ -169,20 +127,6 @@ pub struct Chats {
 pub struct BotSettings {
     pub args: Vec<String>,
     pub env: BTreeMap<String, String>,
-}
-
-impl Mix {
-    /// Picks an action with probability proportional to its weight.
-    pub fn pick(&self, rng: &mut impl Rng) -> &Action {
-        let mut ticket = rng.random_range(0..self.total);
-        for (weight, action) in &self.entries {
-            if ticket < *weight {
-                return action;
-            }
-            ticket -= weight;
-        }
-        &self.entries[self.entries.len() - 1].1
-    }
 }
 
 impl Chats {
@@ -215,7 +159,7 @@ impl Scenario {
         })?;
         let fail = |span: &Range<usize>, field: &str, message: String| located(path, text, span, field.into(), message);
         let stem = path.file_stem().map_or("scenario".into(), |s| s.to_string_lossy().into_owned());
-        build(raw, stem, &fail)
+        build(raw, stem, path.parent().unwrap_or(Path::new(".")), &fail)
     }
 
     /// The users at the busiest step.
@@ -272,7 +216,7 @@ fn located(path: &Path, text: &str, span: &Range<usize>, field: String, message:
 
 type Fail<'a> = &'a dyn Fn(&Range<usize>, &str, String) -> Error;
 
-fn build(raw: file::File, stem: String, fail: Fail<'_>) -> Result<Scenario, Error> {
+fn build(raw: file::File, stem: String, dir: &Path, fail: Fail<'_>) -> Result<Scenario, Error> {
     let span_of = |s: &Option<Spanned<String>>| s.as_ref().map_or(0..0, Spanned::span);
     let answer_timeout = opt_duration(&raw.answer_timeout, "answer_timeout", "10s", fail)?;
     if answer_timeout < Duration::from_millis(1) || answer_timeout > Duration::from_secs(600) {
@@ -300,12 +244,20 @@ fn build(raw: file::File, stem: String, fail: Fail<'_>) -> Result<Scenario, Erro
     };
     let steps = build_steps(&raw.load, fail)?;
     let load_duration = steps.iter().map(|s| s.ramp + s.hold).sum();
-    let mix = build_mix(&raw.actions, fail)?;
+    let feeds = feeds::build(&raw.feeds, dir, fail)?;
+    let mix = journeys::build_mix(raw.actions.as_ref(), &raw.journeys, &feeds, fail)?;
     let chats = build_chats(&raw.chats, fail)?;
-    if let Some(i) = mix.entries.iter().position(|(_, a)| a.needs_group()).filter(|_| chats.group_share == 0.0) {
-        let span = raw.actions.get_ref()[i].get_ref().kind.span();
-        let message = "acts in a group chat: set [chats] group_share above 0".to_string();
-        return Err(fail(&span, &format!("actions[{i}].kind"), message));
+    if chats.group_share == 0.0 {
+        let actions = raw.actions.as_ref().map(|a| a.get_ref().as_slice()).unwrap_or_default();
+        let entries = actions.iter().enumerate().map(|(i, a)| (format!("actions[{i}]"), a));
+        let steps = raw.journeys.iter().enumerate().flat_map(|(i, j)| {
+            j.get_ref().steps.get_ref().iter().enumerate().map(move |(k, s)| (format!("journeys[{i}].steps[{k}]"), s))
+        });
+        let mut all = entries.chain(steps).zip(mix.journeys().flat_map(|j| j.steps.iter()));
+        if let Some(((prefix, entry), _)) = all.find(|(_, step)| step.action.needs_group()) {
+            let message = "acts in a group chat: set [chats] group_share above 0".to_string();
+            return Err(fail(&entry.get_ref().kind.span(), &format!("{prefix}.kind"), message));
+        }
     }
     Ok(Scenario {
         name: raw.name.unwrap_or(stem),
@@ -314,6 +266,7 @@ fn build(raw: file::File, stem: String, fail: Fail<'_>) -> Result<Scenario, Erro
         steps,
         pacing: build_pacing(&raw.pacing, fail)?,
         mix,
+        feeds,
         chats,
         answer_timeout,
         late_tolerance: opt_duration(&raw.late_tolerance, "late_tolerance", "100ms", fail)?,
@@ -469,89 +422,6 @@ fn build_pacing(pacing: &Spanned<file::Pacing>, fail: Fail<'_>) -> Result<Pacing
         }
         other => {
             Err(fail(&raw.mode.span(), "pacing.mode", format!("unknown mode `{other}` (use \"closed\" or \"open\")")))
-        }
-    }
-}
-
-fn build_mix(actions: &Spanned<Vec<Spanned<file::Action>>>, fail: Fail<'_>) -> Result<Mix, Error> {
-    if actions.get_ref().is_empty() {
-        return Err(fail(&actions.span(), "actions", "needs at least one action".into()));
-    }
-    let mut entries = Vec::new();
-    for (i, spanned) in actions.get_ref().iter().enumerate() {
-        let weight = spanned.get_ref().weight.as_ref().map_or(Ok(1), |w| match *w.get_ref() {
-            0 => Err(fail(&w.span(), &format!("actions[{i}].weight"), "must be at least 1".into())),
-            n => Ok(n),
-        })?;
-        entries.push((weight, build_action(i, spanned, fail)?));
-    }
-    let total = entries.iter().map(|(w, _)| *w).sum();
-    Ok(Mix { entries, total })
-}
-
-/// One `[[actions]]` entry (the `i`th): its kind decides which keys it needs and which it refuses.
-fn build_action(i: usize, spanned: &Spanned<file::Action>, fail: Fail<'_>) -> Result<Action, Error> {
-    let a = spanned.get_ref();
-    let field = |name: &str| format!("actions[{i}].{name}");
-    let required = |v: &Option<Spanned<String>>, name: &str| -> Result<String, Error> {
-        v.as_ref().map(|s| s.get_ref().clone()).ok_or_else(|| fail(&spanned.span(), &field(name), "missing".into()))
-    };
-    let refuse = |v: &Option<Spanned<String>>, name: &str| -> Result<(), Error> {
-        let kind = a.kind.get_ref();
-        v.as_ref().map_or(Ok(()), |s| Err(fail(&s.span(), &field(name), format!("does not apply to kind `{kind}`"))))
-    };
-    let command = || -> Result<String, Error> {
-        let c = required(&a.command, "command")?.trim_start_matches('/').to_string();
-        if c.is_empty() || c.contains(char::is_whitespace) {
-            let span = a.command.as_ref().map_or(spanned.span(), Spanned::span);
-            return Err(fail(&span, &field("command"), "must be one word, like \"start\"".into()));
-        }
-        Ok(c)
-    };
-    let text = |v: &Option<Spanned<String>>| v.as_ref().map(|s| s.get_ref().clone());
-    let kind = a.kind.get_ref().as_str();
-    let own_kind = matches!(kind, "text" | "command" | "menu");
-    if let Some(key) = a.rest.keys().next().filter(|_| own_kind) {
-        return Err(fail(&spanned.span(), &field(key), format!("does not apply to kind `{kind}`")));
-    }
-    match kind {
-        "text" => {
-            refuse(&a.command, "command")?;
-            refuse(&a.args, "args")?;
-            refuse(&a.data, "data")?;
-            Ok(Action::Text { text: required(&a.text, "text")? })
-        }
-        "command" => {
-            refuse(&a.text, "text")?;
-            refuse(&a.data, "data")?;
-            Ok(Action::Command { command: command()?, args: text(&a.args) })
-        }
-        "menu" => {
-            refuse(&a.text, "text")?;
-            refuse(&a.args, "args")?;
-            Ok(Action::Menu { command: command()?, data: text(&a.data) })
-        }
-        "callback" | "edit" => {
-            let message = format!("kind `{kind}` needs a message id; a `menu` action presses its answer's button");
-            Err(fail(&a.kind.span(), &field("kind"), message))
-        }
-        other => {
-            let mut table = a.rest.clone();
-            table.insert("kind".into(), other.into());
-            if let Some(text) = &a.text {
-                table.insert("text".into(), text.get_ref().clone().into());
-            }
-            let user = <mock_telegram::control::Action as serde::Deserialize>::deserialize(toml::Value::Table(table))
-                .map_err(|error| error.message().replace("unknown variant", "unknown kind"));
-            if let Err(message) = user.as_ref().map_err(String::as_str) {
-                if message.starts_with("unknown kind") {
-                    return Err(fail(&a.kind.span(), &field("kind"), message.to_owned()));
-                }
-            }
-            refuse(&a.command, "command")?;
-            refuse(&a.args, "args")?;
-            refuse(&a.data, "data")?;
-            user.map(Action::User).map_err(|message| fail(&spanned.span(), &format!("actions[{i}]"), message))
         }
     }
 }

@@ -109,10 +109,11 @@ impl Schedule {
         windows: &[Range<Duration>],
         prev_due: Duration,
         free_at: Duration,
+        think: Option<&Range<Duration>>,
         rng: &mut impl Rng,
     ) -> Option<Duration> {
         let candidate = match &self.pacing {
-            Pacing::Closed { think } => free_at.max(prev_due) + think_time(think, rng),
+            Pacing::Closed { think: pacing } => free_at.max(prev_due) + think_time(think.unwrap_or(pacing), rng),
             Pacing::Open { .. } => {
                 let (offset, interval) = self.slot_grid(user);
                 let k = ((prev_due.as_secs_f64() - offset) / interval).round().max(0.0) + 1.0;
@@ -226,7 +227,7 @@ mod tests {
         while let Some(due) = next {
             out.push(due.as_secs_f64());
             assert!(out.len() < 100_000, "schedule does not end");
-            next = schedule.next_due(user, &windows, due, due + secs(answer_s), &mut rng);
+            next = schedule.next_due(user, &windows, due, due + secs(answer_s), None, &mut rng);
         }
         out
     }

@@ -21,6 +21,15 @@ pub enum Metric {
     Degradation(&'static str),
     /// `bot_leak < 20MB/h`, `harness_leak < 5MB/h`: judged at the end on the leak verdict's interval, in MB/h.
     Leak(&'static str),
+    /// `journey.signup.success > 99%`: the share of a journey's ended runs that succeeded (a fraction).
+    Success,
+}
+
+/// What a rule is about when it is not the whole run: one journey, or one step of one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Scope {
+    Journey(String),
+    Step { journey: String, step: String },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,6 +49,8 @@ pub struct Rule {
     pub op: Op,
     /// In ms for latency metrics, a fraction for `error_rate`, per second for `throughput`.
     pub threshold: f64,
+    /// `journey.<name>.success`, `step.<journey>.<step>.p95`: judged at the end on that journey's results.
+    pub scope: Option<Scope>,
 }
 
 /// The measurements a rule is judged on: the whole run, or one second of it.
@@ -76,6 +87,7 @@ impl Metric {
             Metric::Throughput => "throughput".into(),
             Metric::Degradation(which) => format!("degradation_{which}"),
             Metric::Leak(process) => format!("{process}_leak"),
+            Metric::Success => "success".into(),
         }
     }
 
@@ -88,7 +100,7 @@ impl Metric {
             Metric::ErrorRate => (w.sent > 0).then(|| w.errors as f64 / w.sent as f64),
             Metric::Throughput => (w.seconds > 0.0).then(|| w.answered as f64 / w.seconds),
             // Not a property of a second or of the totals: the summary judges these on their verdicts.
-            Metric::Degradation(_) | Metric::Leak(_) => None,
+            Metric::Degradation(_) | Metric::Leak(_) | Metric::Success => None,
         }
     }
 }
@@ -133,9 +145,37 @@ impl Rule {
             _ => (Op::Gt, &rest[1..]),
         };
         let (lhs, rhs) = (lhs.trim(), rhs.trim());
-        let metric = parse_metric(lhs)?;
+        let (scope, metric) = parse_scoped(lhs)?;
         let threshold = parse_threshold(metric, rhs)?;
-        Ok(Rule { name: format!("{lhs} {op} {rhs}"), metric, op, threshold })
+        Ok(Rule { name: format!("{lhs} {op} {rhs}"), metric, op, threshold, scope })
+    }
+
+    /// The rule's value on the whole run or one second of it; `None` for a journey's or a step's rule.
+    fn value(&self, w: &Window<'_>) -> Option<f64> {
+        self.scope.is_none().then(|| self.metric.value(w)).flatten()
+    }
+
+    /// The rule's value in the journeys' results (a scoped rule); `None` when they do not have it.
+    pub fn journey_value(&self, journeys: &[crate::steps::JourneyResult]) -> Option<f64> {
+        let named = |name: &str| journeys.iter().find(|j| j.name == name);
+        match self.scope.as_ref()? {
+            Scope::Journey(journey) => named(journey)?.success_rate,
+            Scope::Step { journey, step } => {
+                let step = named(journey)?.steps.iter().find(|s| &s.name == step)?;
+                let l = &step.latency_ms;
+                let latency = |v: f64| (step.answered > 0).then_some(v);
+                match self.metric {
+                    Metric::Quantile(q) if q == 0.5 => latency(l.p50),
+                    Metric::Quantile(q) if q == 0.95 => latency(l.p95),
+                    Metric::Quantile(q) if q == 0.99 => latency(l.p99),
+                    Metric::Quantile(_) => latency(l.p999),
+                    Metric::Max => latency(l.max),
+                    Metric::Mean => latency(l.mean),
+                    Metric::ErrorRate => (step.sent > 0).then(|| step.errors.total() as f64 / step.sent as f64),
+                    _ => None,
+                }
+            }
+        }
     }
 
     /// The verdict for `observed`; `None` (nothing to judge) fails.
@@ -148,6 +188,25 @@ impl Rule {
             passed: observed.is_some_and(|v| self.op.holds(v, self.threshold)),
         }
     }
+}
+
+/// `journey.<name>.success`, `step.<journey>.<step>.<metric>` (p50, p95, p99, p99.9, max, mean or error_rate;
+/// the step's name may hold dots), or a metric of the whole run.
+fn parse_scoped(text: &str) -> Result<(Option<Scope>, Metric), String> {
+    if let Some(rest) = text.strip_prefix("journey.") {
+        let journey = rest.strip_suffix(".success").filter(|j| !j.is_empty());
+        let journey = journey.ok_or_else(|| format!("`{text}`: a journey's objective is `journey.<name>.success`"))?;
+        return Ok((Some(Scope::Journey(journey.to_owned())), Metric::Success));
+    }
+    let Some(rest) = text.strip_prefix("step.") else { return Ok((None, parse_metric(text)?)) };
+    let bad =
+        || format!("`{text}`: a step's objective is `step.<journey>.<step>.<p50|p95|p99|p99.9|max|mean|error_rate>`");
+    let (journey, rest) = rest.split_once('.').ok_or_else(bad)?;
+    let metric_at = ["p99.9", "p50", "p95", "p99", "max", "mean", "error_rate"]
+        .into_iter()
+        .find_map(|m| rest.strip_suffix(m).and_then(|r| r.strip_suffix('.')).map(|step| (step, m)));
+    let (step, metric) = metric_at.filter(|(step, _)| !step.is_empty()).ok_or_else(bad)?;
+    Ok((Some(Scope::Step { journey: journey.to_owned(), step: step.to_owned() }), parse_metric(metric)?))
 }
 
 fn parse_metric(text: &str) -> Result<Metric, String> {
@@ -192,7 +251,7 @@ fn parse_threshold(metric: Metric, text: &str) -> Result<f64, String> {
             .ok_or_else(|| format!("`{text}` is not a number"))
     };
     match metric {
-        Metric::ErrorRate => match text.strip_suffix('%') {
+        Metric::ErrorRate | Metric::Success => match text.strip_suffix('%') {
             Some(percent) => Ok(number(percent)? / 100.0),
             None => number(text),
         },
@@ -244,7 +303,7 @@ impl Judge {
         let span = self.sustained.unwrap_or(1);
         let mut breaches = Vec::new();
         for (rule, streak) in self.rules.iter().zip(&mut self.streaks) {
-            streak.recent.push_back(rule.metric.value(second));
+            streak.recent.push_back(rule.value(second));
             if streak.recent.len() > span {
                 streak.recent.pop_front();
             }
@@ -275,7 +334,7 @@ impl Judge {
             .zip(&self.streaks)
             .map(|(rule, streak)| match (self.sustained, streak.worst) {
                 (Some(_), Some(worst)) => rule.verdict(Some(worst)),
-                _ => rule.verdict(rule.metric.value(total)),
+                _ => rule.verdict(rule.value(total)),
             })
             .collect()
     }

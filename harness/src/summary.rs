@@ -58,6 +58,9 @@ pub struct Summary {
     /// `pass` only for a completed run whose every objective held and whose generator was not saturated;
     /// `inconclusive` for a completed run whose generator was saturated, whatever its objectives said.
     pub verdict: &'static str,
+    /// Each `[[journeys]]` entry (and `[[actions]]` entry with expectations): success rate and per-step results.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub journeys: Vec<crate::steps::JourneyResult>,
     /// The bot's sends against Telegram's limits (`[telegram] limits`), from the mock; absent when unknown.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub telegram_limits: Option<crate::limits::TelegramLimits>,
@@ -240,6 +243,7 @@ pub struct Inputs<'a> {
     pub faults: Vec<Recovery>,
     pub degradation: Vec<crate::degradation::Degradation>,
     pub by_phase: Vec<ByPhase>,
+    pub journeys: Vec<crate::steps::JourneyResult>,
 }
 
 impl Percentiles {
@@ -277,7 +281,7 @@ impl Summary {
         });
         let bot = Process::of(i.bot, i.leak_floor_mb_per_h);
         let harness = Process::of(i.harness, i.leak_floor_mb_per_h);
-        let slos = end_of_run_verdicts(i.slos, i.rules, &i.degradation, [&bot.leak, &harness.leak]);
+        let slos = end_of_run_verdicts(i.slos, i.rules, &i.degradation, [&bot.leak, &harness.leak], &i.journeys);
         let passed = i.status == Status::Completed && slos.iter().all(|v| v.passed);
         let verdict = match (i.status, health.verdict) {
             (Status::Completed, generator::Verdict::Saturated) => "inconclusive",
@@ -315,6 +319,7 @@ impl Summary {
             degradation: i.degradation,
             slos,
             verdict,
+            journeys: i.journeys,
             telegram_limits: None,
             rebuilt: None,
         }
@@ -330,6 +335,7 @@ fn end_of_run_verdicts(
     rules: &[crate::slo::Rule],
     degradation: &[crate::degradation::Degradation],
     [bot_leak, harness_leak]: [&Leak; 2],
+    journeys: &[crate::steps::JourneyResult],
 ) -> Vec<Verdict> {
     use crate::slo::Metric;
     slos.into_iter()
@@ -347,6 +353,7 @@ fn end_of_run_verdicts(
                 let leak = if process == "bot" { bot_leak } else { harness_leak };
                 rule.verdict(leak.ci95.map(|[_, high]| high))
             }
+            Some((rule, _)) if rule.scope.is_some() => rule.verdict(rule.journey_value(journeys)),
             _ => verdict,
         })
         .collect()

@@ -20,6 +20,9 @@ fn answered(due_ms: u64, sent_ms: u64, answered_ms: u64) -> ActionResult {
         queue_us: Some(500),
         enqueued_us: Some(at(sent_ms) + 200),
         kind: "text".into(),
+        step: None,
+        last_us: None,
+        said: None,
     }
 }
 
@@ -33,6 +36,9 @@ fn failed(due_ms: u64, done_ms: u64, outcome: Outcome) -> ActionResult {
         outcome,
         queue_us: None,
         enqueued_us: None,
+        step: None,
+        last_us: None,
+        said: None,
         kind: "text".into(),
     }
 }

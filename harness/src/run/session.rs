@@ -17,7 +17,7 @@ use super::timeline::Timeline;
 use super::wrapup::{complete_directory, external_calls, first_second_judged, write_failed};
 use super::{Finished, Options};
 use crate::bot::{Bot, Launch, Program};
-use crate::collector::{ActionResult, Collector, Outcome};
+use crate::collector::{ActionResult, Collector};
 use crate::control::{Control, FaultWindow};
 use crate::driver::{self, now_us, Driver};
 use crate::error::Error;
@@ -75,6 +75,8 @@ struct Load {
     t0: Instant,
     t0_us: u64,
     collector: Collector,
+    /// Per journey and step.
+    steps: crate::steps::Tally,
     judge: Judge,
     status: Status,
     /// The signal that interrupted the run, if one did.
@@ -160,6 +162,7 @@ impl Session {
             t0: Instant::now(),
             t0_us: now_us(),
             collector: Collector::new(now_us(), timeout_us + 3_000_000, scenario.late_tolerance.as_micros() as u64),
+            steps: crate::steps::Tally::new(&scenario.mix),
             judge: Judge::new(scenario.slos.clone(), scenario.sustained.map(|d| d.as_secs() as usize)),
             status: Status::Completed,
             interrupted_by: None,
@@ -483,11 +486,9 @@ impl Session {
     }
 
     fn on_result(&mut self, r: &ActionResult) {
+        self.load.steps.record(r, self.load.collector.classify(r));
         self.load.collector.record(r);
-        let answered = match r.outcome {
-            Outcome::Answered { answered_us } | Outcome::BotError { answered_us } => answered_us,
-            _ => return,
-        };
+        let Some(answered) = r.outcome.answered_us() else { return };
         if let Some(restarted) = self.load.awaiting_recovery.filter(|t| answered >= *t) {
             self.load.awaiting_recovery = None;
             self.load.collector.bot_up(answered);
@@ -570,6 +571,7 @@ impl Session {
             by_phase: self.load.phases.summarize(),
             faults: self.recoveries(),
             degradation,
+            journeys: self.load.steps.results(),
         });
         let limits = notes.mock_stats.as_ref().and_then(|s| TelegramLimits::of(self.scenario.telegram_limits, s));
         summary.telegram_limits = limits;

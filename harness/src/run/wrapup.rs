@@ -71,6 +71,7 @@ pub(crate) fn write_failed(mut dir: RunDir, scenario: &str, error: &Error) -> Re
         faults: Vec::new(),
         degradation: Vec::new(),
         by_phase: Vec::new(),
+        journeys: Vec::new(),
     });
     complete_directory(dir.path(), &summary, Notes { errors: vec![error.to_string()], ..Notes::default() })
 }

@@ -20,7 +20,11 @@ pub(super) struct File {
     pub pacing: Spanned<Pacing>,
     #[serde(default)]
     pub chats: Chats,
-    pub actions: Spanned<Vec<Spanned<Action>>>,
+    pub actions: Option<Spanned<Vec<Spanned<Action>>>>,
+    #[serde(default)]
+    pub journeys: Vec<Spanned<Journey>>,
+    #[serde(default)]
+    pub feeds: Vec<Spanned<Feed>>,
     #[serde(default)]
     pub slo: Slo,
     #[serde(default)]
@@ -81,18 +85,50 @@ pub(super) struct Chats {
     pub group_size: Option<Spanned<u64>>,
 }
 
-/// An `[[actions]]` entry: the keys of the harness's own kinds (`text`, `command`, `menu`) with their spans, and
-/// every other key as written, for the mock's kinds (`photo`, `inline_query`, ...) to take or refuse.
+/// An `[[actions]]` entry or a journey's step: the keys of the harness's own kinds (`text`, `command`, `menu`,
+/// `button`) and of a step (name, think time, expectations, capture) with their spans, and every other key as
+/// written, for the mock's kinds (`photo`, `inline_query`, ...) to take or refuse.
 #[derive(Debug, Deserialize)]
 pub(super) struct Action {
     pub kind: Spanned<String>,
     pub weight: Option<Spanned<u32>>,
+    pub name: Option<Spanned<String>>,
     pub text: Option<Spanned<String>>,
     pub command: Option<Spanned<String>>,
     pub args: Option<Spanned<String>>,
     pub data: Option<Spanned<String>>,
+    pub label: Option<Spanned<String>>,
+    pub think: Option<Spanned<String>>,
+    pub expect: Option<Spanned<String>>,
+    pub expect_buttons: Option<Spanned<Vec<String>>>,
+    pub expect_method: Option<Spanned<String>>,
+    pub expect_messages: Option<Spanned<u32>>,
+    pub quiet: Option<Spanned<String>>,
+    pub capture: Option<Spanned<Capture>>,
     #[serde(flatten)]
     pub rest: toml::Table,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct Capture {
+    pub name: String,
+    pub regex: Spanned<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct Journey {
+    pub name: Spanned<String>,
+    pub weight: Option<Spanned<u32>>,
+    pub steps: Spanned<Vec<Spanned<Action>>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct Feed {
+    pub file: Spanned<String>,
+    pub order: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]

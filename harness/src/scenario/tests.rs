@@ -79,8 +79,11 @@ fn parses_a_full_scenario() {
         ]
     );
     assert_eq!(s.pacing, Pacing::Closed { think: Duration::from_millis(100)..Duration::from_millis(300) });
-    assert_eq!(s.mix.entries[1].1, Action::Command { command: "ask".into(), args: Some("why?".into()) });
-    assert_eq!(s.mix.entries[2].1, Action::Menu { command: "menu".into(), data: None });
+    assert_eq!(
+        s.mix.entries[1].1.steps[0].action,
+        Action::Command { command: "ask".into(), args: Some("why?".into()) }
+    );
+    assert_eq!(s.mix.entries[2].1.steps[0].action, Action::Menu { command: "menu".into(), data: None });
     assert_eq!(s.slos.len(), 2);
     assert_eq!(s.sustained, Some(Duration::from_secs(3)));
     assert_eq!(s.late_tolerance, Duration::from_millis(100));
@@ -136,18 +139,21 @@ fn bad_files_name_line_and_field() {
 fn every_kind_of_the_mock_is_an_action_and_checked_as_the_mock_checks_it() {
     use mock_telegram::control::{Action as Kind, Media};
     let s = parse(&good_with("kind = \"menu\"\ncommand = \"menu\"", "kind = \"photo\"\nsize = \"200KB\"")).unwrap();
-    assert_eq!(s.mix.entries[2].1, Action::User(Kind::Photo(Media { size: Some(204_800), caption: None })));
-    assert_eq!(s.mix.entries[2].1.label(), "photo");
+    assert_eq!(
+        s.mix.entries[2].1.steps[0].action,
+        Action::User(Kind::Photo(Media { size: Some(204_800), caption: None }))
+    );
+    assert_eq!(s.mix.entries[2].1.steps[0].action.label(), "photo");
     let s = parse(&good_with("kind = \"menu\"\ncommand = \"menu\"", "kind = \"reply\"\ntext = \"yes\"")).unwrap();
-    assert_eq!(s.mix.entries[2].1, Action::User(Kind::Reply { text: "yes".into(), message_id: None }));
+    assert_eq!(s.mix.entries[2].1.steps[0].action, Action::User(Kind::Reply { text: "yes".into(), message_id: None }));
     let s = parse(&good_with("kind = \"menu\"\ncommand = \"menu\"", "kind = \"join\"")).unwrap();
-    assert!(s.mix.entries[2].1.needs_group());
+    assert!(s.mix.entries[2].1.steps[0].action.needs_group());
 
     let photo = |line: &str| good_with("kind = \"menu\"\ncommand = \"menu\"", &format!("kind = \"photo\"\n{line}"));
     check_error(&photo("sise = \"1KB\""), 29, "actions[2]", "unknown field `sise`");
     check_error(&photo("size = \"2GB\""), 29, "actions[2]", "unknown unit");
     check_error(&photo("command = \"x\""), 31, "actions[2].command", "does not apply");
-    check_error(&good_with("kind = \"menu\"", "kind = \"callback\""), 30, "actions[2].kind", "a `menu` action");
+    check_error(&good_with("kind = \"menu\"", "kind = \"callback\""), 30, "actions[2].kind", "a `button` step");
     check_error(&good_with("text = \"hello\"", "text = \"hello\"\nsize = 3"), 19, "actions[0].size", "does not apply");
     let joins = good_with("group_share = 0.2", "group_share = 0.0")
         .replace("kind = \"menu\"\ncommand = \"menu\"", "kind = \"join\"");
@@ -158,7 +164,9 @@ fn every_kind_of_the_mock_is_an_action_and_checked_as_the_mock_checks_it() {
 fn missing_sections_are_errors() {
     let no_actions: String = GOOD.split("[[actions]]").next().unwrap().to_string() + "[slo]\n";
     match parse(&no_actions) {
-        Err(Error::Scenario { message, .. }) => assert!(message.contains("missing field `actions`"), "{message}"),
+        Err(Error::Scenario { message, .. }) => {
+            assert!(message.contains("needs at least one [[actions]] entry or [[journeys]]"), "{message}")
+        }
         other => panic!("{other:?}"),
     }
 }
@@ -186,7 +194,7 @@ fn mix_follows_weights() {
     let mut rng = SmallRng::seed_from_u64(1);
     let mut texts = 0;
     for _ in 0..10_000 {
-        if matches!(s.mix.pick(&mut rng), Action::Text { .. }) {
+        if matches!(s.mix.pick(&mut rng).1.steps[0].action, Action::Text { .. }) {
             texts += 1;
         }
     }

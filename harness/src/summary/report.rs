@@ -47,6 +47,7 @@ pub fn report(s: &Summary, notes: &Notes) -> String {
     }
     write_latency(&mut r, s);
     write_by_action(&mut r, s);
+    write_journeys(&mut r, s);
     write_by_phase(&mut r, s);
     write_first_failed_step(&mut r, s);
     write_actions(&mut r, s);
@@ -142,6 +143,48 @@ fn write_first_failed_step(r: &mut String, s: &Summary) {
         None => {
             let _ = writeln!(r, "\nEvery step kept up (answers, errors and the latency objectives).");
         }
+    }
+}
+
+/// Each journey's success and its steps, then a few of each step's wrong answers.
+fn write_journeys(r: &mut String, s: &Summary) {
+    if s.journeys.is_empty() {
+        return;
+    }
+    let _ = writeln!(r, "\n## Journeys (end to end, ms)\n");
+    let _ = writeln!(r, "| journey · step | started / sent | ended / answered | success / errors | wrong | p50 | p95 | p99 | last p95 |");
+    let _ = writeln!(r, "|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+    for j in &s.journeys {
+        let rate = j.success_rate.map_or("-".to_owned(), |r| format!("{:.2}%", r * 100.0));
+        let _ = writeln!(r, "| **{}** | {} | {} | {rate} | | | | | |", j.name, j.started, j.ended);
+        for step in &j.steps {
+            let l = &step.latency_ms;
+            let last = step.last_ms.as_ref().map_or("-".to_owned(), |p| ms(p.p95));
+            let _ = writeln!(
+                r,
+                "| · {} | {} | {} | {} | {} | {} | {} | {} | {last} |",
+                step.name,
+                step.sent,
+                step.answered,
+                step.errors.total(),
+                step.errors.wrong_answer,
+                ms(l.p50),
+                ms(l.p95),
+                ms(l.p99)
+            );
+        }
+    }
+    let wrong: Vec<String> = s
+        .journeys
+        .iter()
+        .flat_map(|j| {
+            j.steps
+                .iter()
+                .flat_map(move |st| st.wrong_answers.iter().map(move |w| format!("- {} · {}: {w}", j.name, st.name)))
+        })
+        .collect();
+    if !wrong.is_empty() {
+        let _ = writeln!(r, "\nWrong answers (a few per step):\n\n{}", wrong.join("\n"));
     }
 }
 

@@ -22,6 +22,9 @@ fn totals(n: u64) -> Collector {
             queue_us: Some(100),
             enqueued_us: Some(T0 + 1_200),
             kind: "text".into(),
+            step: None,
+            last_us: None,
+            said: None,
         });
     }
     c.record(&ActionResult {
@@ -33,6 +36,9 @@ fn totals(n: u64) -> Collector {
         queue_us: None,
         enqueued_us: None,
         kind: "/ask".into(),
+        step: None,
+        last_us: None,
+        said: None,
     });
     c
 }
@@ -74,6 +80,7 @@ fn summary_on(status: Status, rules: &[&str], late_tolerance_ms: f64) -> Summary
         faults: Vec::new(),
         degradation: Vec::new(),
         by_phase: Vec::new(),
+        journeys: Vec::new(),
     })
 }
 
@@ -349,7 +356,7 @@ fn degradation_and_leak_objectives_are_judged_on_their_intervals() {
     // p95 at most 3 % worse passes; goodput down by up to 8 % (its interval's low end) fails.
     let degradation = [entry("p95", [-2.0, 3.0]), entry("goodput", [-8.0, 1.0])];
     let short = crate::leak::judge(&[], 20.0);
-    let verdicts = end_of_run_verdicts(slos, &rules, &degradation, [&short, &short]);
+    let verdicts = end_of_run_verdicts(slos, &rules, &degradation, [&short, &short], &[]);
     let passed: Vec<(String, bool, Option<f64>)> =
         verdicts.iter().map(|v| (v.name.clone(), v.passed, v.observed)).collect();
     assert_eq!(passed[0], ("degradation_p95 < 5%".into(), true, Some(3.0)));

@@ -266,6 +266,41 @@ fn a_bot_registering_an_https_webhook_is_delivered_to_over_http() {
     assert_eq!(s["actions"]["answered"], s["actions"]["sent"], "{s}");
 }
 
+/// The compatibility suite's telegraf bot (mock-telegram/tests/compat/node), unmodified: it reads the
+/// TELEGRAM_API_URL, TELEGRAM_BOT_TOKEN, WEBHOOK_URL and WEBHOOK_PORT that `--bot-cmd` gives every bot, and
+/// registers an https webhook that tgload's mock delivers to over http. Without its node_modules it is skipped
+/// unless TGLOAD_COMPAT is set: then a missing framework is a failure, as in the compatibility suite.
+#[test]
+fn telegraf_webhook_runs_through_tgload() {
+    let Some(_guard) = e2e() else { return };
+    let node_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../mock-telegram/tests/compat/node");
+    let telegraf = node_dir.join("node_modules/telegraf");
+    if !telegraf.is_dir() {
+        let missing = format!("no {} (run ci/setup-compat.sh)", telegraf.display());
+        assert!(std::env::var_os("TGLOAD_COMPAT").is_none(), "TGLOAD_COMPAT is set but there is {missing}");
+        eprintln!("skipped: {missing}");
+        return;
+    }
+    let out = out_dir("telegraf-webhook");
+    // That bot echoes text and has a /menu with buttons (and handles photos, inline queries and blocks, which
+    // scenarios do not send).
+    let plan = scenario(
+        &out,
+        "name = \"telegraf-webhook\"\nanswer_timeout = \"5s\"\n[load]\nusers = 4\nhatch_rate = 4\nduration = \"4s\"\n\
+         [pacing]\nmode = \"closed\"\nthink = \"100ms..300ms\"\n[[actions]]\nkind = \"text\"\nweight = 3\n\
+         text = \"hello\"\n[[actions]]\nkind = \"menu\"\ncommand = \"menu\"\n",
+    );
+    let bot_cmd = format!("exec node {}", node_dir.join("telegraf_bot.js").display());
+    let output = tgload(&plan, &out, &["--webhook", "--bot-cmd", &bot_cmd]);
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output));
+    let s = summary(&out);
+    assert!(s["actions"]["sent"].as_u64().unwrap() > 10, "{s}");
+    assert_eq!(s["actions"]["answered"], s["actions"]["sent"], "{s}");
+    assert_eq!(s["actions"]["errors"], 0, "{s}");
+    let bot_log = std::fs::read_to_string(out.join("bot.stderr.log")).unwrap();
+    assert!(bot_log.contains("launched with a webhook"), "the bot ran in webhook mode: {bot_log}");
+}
+
 #[test]
 fn a_starved_generator_is_inconclusive_not_a_slow_bot() {
     let Some(_guard) = e2e() else { return };

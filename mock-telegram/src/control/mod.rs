@@ -17,7 +17,7 @@ use axum::Router;
 use crate::bot::Bot;
 use crate::server::Server;
 
-pub use actions::{ActionRequest, ActionResponse, Outcome};
+pub use actions::{ActionRequest, ActionResponse, Collect, Outcome};
 pub use kinds::{Action, Media};
 
 pub fn routes() -> Router<Arc<Server>> {

@@ -236,7 +236,9 @@ impl BotPath {
         if is_file {
             segments.remove(0);
         }
-        let token = segments.first()?.strip_prefix("bot")?.to_owned();
+        // PTB percent-encodes the token's colon in file URLs (`bot123%3Aabc`); Telegram reads it either way.
+        let token = segments.first()?.strip_prefix("bot")?;
+        let token = percent_encoding::percent_decode_str(token).decode_utf8().ok()?.into_owned();
         let mut rest = &segments[1..];
         if rest.first() == Some(&"test") && (rest.len() > 1) {
             rest = &rest[1..];
@@ -281,6 +283,8 @@ mod tests {
             "/file/bot1:a/test/photos/f.png",
             Some(BotPath::File { token: "1:a".into(), path: "photos/f.png".into() }),
         );
+        check("/bot1%3Aa/GetMe", method("GetMe"));
+        check("/file/bot1%3Aa/photos/f.png", Some(BotPath::File { token: "1:a".into(), path: "photos/f.png".into() }));
         check("/bot1:a", None);
         check("/x1:a/getMe", None);
         check("/bot1:a/a/b/c", None);

@@ -3,6 +3,11 @@
 //! in-process mock, by long polling and (but for grammY) by webhook, and is driven through the control API like a
 //! synthetic user.
 //!
+//! The python-telegram-bot, aiogram, teloxide, grammY and telegraf bots do more, each with its framework's own
+//! calls: a photo is downloaded and its bytes sent back as a new document, an inline query is answered with one
+//! article, and a user blocking the bot makes it try to say "bye" (which Telegram refuses with 403, and the bot
+//! survives) and unblocking it makes it say "welcome back".
+//!
 //! It is slow and needs the frameworks installed (`ci/setup-compat.sh`), so it runs only with `TGLOAD_COMPAT=1`;
 //! without it every case prints that it was skipped. It checks what a bot *answers*, not how fast.
 
@@ -37,6 +42,17 @@ enum Framework {
 enum Mode {
     Polling,
     Webhook,
+}
+
+impl Framework {
+    /// Whether the framework's bot also handles photos, inline queries and blocks (`check_inline`, `check_block`);
+    /// the others only echo and show a menu.
+    fn handles_media_inline_and_blocks(self) -> bool {
+        matches!(
+            self,
+            Framework::Ptb | Framework::Aiogram | Framework::Teloxide | Framework::Grammy | Framework::Telegraf
+        )
+    }
 }
 
 impl Mode {
@@ -147,10 +163,28 @@ async fn run(framework: Framework, mode: Mode, command: Command, log: &Path) -> 
         // Some frameworks register the webhook before they listen; real Telegram would retry, the suite waits.
         wait_for_listener(port, &mut bot).await?;
     }
-    let user = User { mock: &mock, framework, mode };
-    user.check_echo().await?;
+    let user = User { mock: &mock, framework, mode, log };
+    user.check_echo(&format!("hello from {framework:?} ü🙂")).await?;
     user.check_menu_and_button().await?;
-    mock.check_stats().await?;
+    // The echo, the menu and the button are answered; the one unprompted call is the edit after
+    // answerCallbackQuery (or the reverse).
+    let mut expected = Expected { answered: 3, notified: 0, unprompted: 1, bot_errors: json!({}) };
+    if framework.handles_media_inline_and_blocks() {
+        user.check_media().await?;
+        expected.answered += 1;
+    }
+    if framework.handles_media_inline_and_blocks() {
+        user.check_inline().await?;
+        user.check_block().await?;
+        // The inline query and the echo after the unblock are answered; the block and the unblock are
+        // notifications; the "bye" the block refused (a failed send answers no action) and the "welcome back" are
+        // unprompted.
+        expected.answered += 2;
+        expected.notified += 2;
+        expected.unprompted += 2;
+        expected.bot_errors = json!({"403": 1});
+    }
+    mock.check_stats(&expected).await?;
     // Dropping `bot` kills the process (`kill_on_drop`).
     drop(bot);
     Ok(())
@@ -267,6 +301,15 @@ fn tail(path: &Path, lines: usize) -> String {
     }
 }
 
+/// What the mock's stats must say at the end of a case.
+struct Expected {
+    answered: u64,
+    notified: u64,
+    unprompted: u64,
+    /// `bot_errors` exactly: the count of each status code the mock refused the bot's calls with.
+    bot_errors: Value,
+}
+
 /// The mock, served in-process on an ephemeral loopback port with the bot registered (`support`).
 struct Mock {
     inner: support::Mock,
@@ -313,22 +356,81 @@ impl Mock {
         }
     }
 
-    /// Every action was answered, none timed out, exactly one call (the edit after answerCallbackQuery, or the
-    /// reverse) was a follow-up, and the mock rejected none of the bot's calls. The follow-up may still be on its
-    /// way when the edit is already visible, so this waits for it.
-    async fn check_stats(&self) -> anyhow::Result<()> {
+    /// A Bot API call made as the bot (reading what it sent); returns `result`.
+    async fn bot_call(&self, method: &str, params: Value) -> anyhow::Result<Value> {
+        let url = format!("{}/bot{TOKEN}/{method}", self.inner.url);
+        let response = self.inner.http.post(url).json(&params).send().await?;
+        let body: Value = response.json().await?;
+        ensure!(body["ok"] == true, "{method} {params}: {body}");
+        Ok(body["result"].clone())
+    }
+
+    /// The bytes of a file the mock stores, by its id: getFile, then the download route.
+    async fn download(&self, file_id: &Value) -> anyhow::Result<Vec<u8>> {
+        let file = self.bot_call("getFile", json!({"file_id": file_id})).await?;
+        let path = file["file_path"].as_str().with_context(|| format!("getFile gave no file_path: {file}"))?;
+        let response = self.inner.http.get(format!("{}/file/bot{TOKEN}/{path}", self.inner.url)).send().await?;
+        let status = response.status();
+        ensure!(status.is_success(), "downloading {path}: {status}");
+        Ok(response.bytes().await?.to_vec())
+    }
+
+    /// The chat's recent messages, oldest first.
+    async fn messages(&self) -> anyhow::Result<Vec<Value>> {
+        let messages = self.get(&format!("/chats/{CHAT_ID}/messages")).await?;
+        messages.as_array().cloned().with_context(|| format!("the chat's messages are not a list: {messages}"))
+    }
+
+    /// Every action was answered as `expected` says, none timed out or was answered with an error, the
+    /// notifications were delivered, the mock refused exactly `expected.bot_errors` of the bot's calls, and
+    /// exactly `expected.unprompted` calls answered no action. A follow-up may still be on its way when its
+    /// message is already visible, so this waits for the unprompted count to reach what is expected.
+    async fn check_stats(&self, expected: &Expected) -> anyhow::Result<()> {
         let deadline = tokio::time::Instant::now() + Duration::from_millis(ANSWER_WAIT_MS);
         loop {
             let stats = self.get("/stats").await?;
             let actions = &stats["actions"];
-            ensure!(actions["answered"] == 3 && actions["timed_out"] == 0, "unexpected action counts: {stats}");
-            let rejected: u64 =
-                stats["bot_errors"].as_object().into_iter().flatten().filter_map(|(_, n)| n.as_u64()).sum();
-            ensure!(rejected == 0, "the mock rejected {rejected} of the bot's calls: {stats}");
-            if stats["unprompted"] == 1 {
+            ensure!(
+                actions["answered"] == expected.answered
+                    && actions["notified"] == expected.notified
+                    && actions["answered_with_error"] == 0
+                    && actions["timed_out"] == 0,
+                "unexpected action counts (want {} answered, {} notified): {stats}",
+                expected.answered,
+                expected.notified
+            );
+            ensure!(
+                stats["bot_errors"] == expected.bot_errors,
+                "the mock refused the bot's calls {} times by status, not {}: {stats}",
+                stats["bot_errors"],
+                expected.bot_errors
+            );
+            let unprompted = stats["unprompted"].as_u64().context("stats have no unprompted count")?;
+            ensure!(unprompted <= expected.unprompted, "expected {} unprompted calls: {stats}", expected.unprompted);
+            if unprompted == expected.unprompted {
                 return Ok(());
             }
-            ensure!(tokio::time::Instant::now() < deadline, "expected exactly one follow-up call: {stats}");
+            ensure!(
+                tokio::time::Instant::now() < deadline,
+                "expected {} unprompted calls: {stats}",
+                expected.unprompted
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Waits until the mock has refused `count` of the bot's calls with `code`.
+    async fn wait_for_bot_errors(&self, code: &str, count: u64) -> anyhow::Result<()> {
+        let deadline = tokio::time::Instant::now() + Duration::from_millis(ANSWER_WAIT_MS);
+        loop {
+            let stats = self.get("/stats").await?;
+            if stats["bot_errors"][code] == count {
+                return Ok(());
+            }
+            ensure!(
+                tokio::time::Instant::now() < deadline,
+                "the mock never refused {count} of the bot's calls with {code}: {stats}"
+            );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
@@ -339,28 +441,134 @@ struct User<'a> {
     mock: &'a Mock,
     framework: Framework,
     mode: Mode,
+    /// The bot's output, where it says what it did with a refused send.
+    log: &'a Path,
 }
 
 impl User<'_> {
     /// Performs an action and waits for the bot's answer; returns the whole control API response.
     async fn act(&self, action: Value) -> anyhow::Result<Value> {
+        self.act_until(action, "answered").await
+    }
+
+    /// Performs an action and waits until it ends with `outcome` (`answered`, or `delivered` for a notification);
+    /// returns the whole control API response.
+    async fn act_until(&self, action: Value, outcome: &str) -> anyhow::Result<Value> {
         let body = json!({"chat_id": CHAT_ID, "action": action, "wait_ms": ANSWER_WAIT_MS});
         let response = self.mock.inner.http.post(self.mock.url("/actions")).json(&body).send().await?;
         let status = response.status();
         let text = response.text().await?;
         ensure!(status.is_success(), "action {action}: {status} {text}");
         let reply: Value = serde_json::from_str(&text).with_context(|| format!("action {action}: not JSON: {text}"))?;
-        ensure!(reply["outcome"] == "answered", "action {action}: not answered: {reply}");
+        ensure!(reply["outcome"] == outcome, "action {action}: not {outcome}: {reply}");
         Ok(reply)
     }
 
-    async fn check_echo(&self) -> anyhow::Result<()> {
-        let text = format!("hello from {:?} ü🙂", self.framework);
+    async fn check_echo(&self, text: &str) -> anyhow::Result<()> {
         let reply = self.act(json!({"kind": "text", "text": text})).await?;
         let answer = &reply["answer"];
         ensure!(answer["method"] == "sendMessage", "echo answered by {}, not sendMessage: {reply}", answer["method"]);
-        ensure!(answer["text"] == text.as_str(), "echo answered {} instead of {text:?}: {reply}", answer["text"]);
+        ensure!(answer["text"] == text, "echo answered {} instead of {text:?}: {reply}", answer["text"]);
         Ok(())
+    }
+
+    /// A 30 KiB photo is answered by sendDocument with the caption "got 30720 bytes", and the document the bot
+    /// uploaded is the photo's bytes: it downloaded the photo and sent what it got as a new file.
+    async fn check_media(&self) -> anyhow::Result<()> {
+        const SIZE: usize = 30 * 1024;
+        let reply = self.act(json!({"kind": "photo", "size": "30KB"})).await?;
+        let answer = &reply["answer"];
+        ensure!(
+            answer["method"] == "sendDocument",
+            "the photo answered by {}, not sendDocument: {reply}",
+            answer["method"]
+        );
+        let caption = format!("got {SIZE} bytes");
+        ensure!(
+            answer["text"] == caption.as_str(),
+            "the photo answered {} instead of {caption:?}: {reply}",
+            answer["text"]
+        );
+
+        let messages = self.mock.messages().await?;
+        let find = |id: &Value| messages.iter().find(|m| m["message_id"] == *id);
+        let photo =
+            find(&reply["message_id"]).with_context(|| format!("the user's photo is not in the chat: {reply}"))?;
+        let sent =
+            find(&answer["message_id"]).with_context(|| format!("the bot's document is not in the chat: {reply}"))?;
+        let document = &sent["document"];
+        ensure!(
+            document["file_name"] == "photo.png" && document["file_size"] == SIZE,
+            "the bot's document is not a {SIZE}-byte photo.png: {sent}"
+        );
+        ensure!(
+            document["file_id"] != photo["photo"][0]["file_id"],
+            "the bot sent the photo's file id, not an upload: {sent}"
+        );
+        let uploaded = self.mock.download(&document["file_id"]).await?;
+        let original = self.mock.download(&photo["photo"][0]["file_id"]).await?;
+        ensure!(uploaded.len() == SIZE, "the bot's document has {} bytes, not {SIZE}", uploaded.len());
+        ensure!(uploaded == original, "the bot's document is not the photo's bytes");
+        Ok(())
+    }
+
+    /// An inline query "cats" is answered by answerInlineQuery with one result.
+    async fn check_inline(&self) -> anyhow::Result<()> {
+        let reply = self.act(json!({"kind": "inline_query", "query": "cats"})).await?;
+        let answer = &reply["answer"];
+        ensure!(
+            answer["method"] == "answerInlineQuery" && answer["results"] == 1,
+            "the inline query answered by {} with {} results, not answerInlineQuery with 1: {reply}",
+            answer["method"],
+            answer["results"]
+        );
+        Ok(())
+    }
+
+    /// Blocking the bot is done when the bot has the `my_chat_member` update; its "bye" is refused with 403 and
+    /// the bot carries on: unblocking it gets "welcome back", and the echo still works.
+    async fn check_block(&self) -> anyhow::Result<()> {
+        self.act_until(json!({"kind": "block"}), "delivered").await?;
+        self.mock.wait_for_bot_errors("403", 1).await?;
+        // The bot caught the error itself (every framework would survive an error escaping a handler too).
+        self.wait_for_output(&format!("could not say bye to {CHAT_ID}: Forbidden: bot was blocked by the user"))
+            .await?;
+        self.act_until(json!({"kind": "unblock"}), "delivered").await?;
+        self.wait_for_message("welcome back").await?;
+        let messages = self.mock.messages().await?;
+        let bye = messages.iter().find(|m| m["text"] == "bye");
+        ensure!(
+            bye.is_none(),
+            "the blocked chat got the bot's message: {}",
+            bye.map_or(String::new(), Value::to_string)
+        );
+        self.check_echo("back again").await
+    }
+
+    /// Waits for a line of the bot's output that contains `want`.
+    async fn wait_for_output(&self, want: &str) -> anyhow::Result<()> {
+        let deadline = tokio::time::Instant::now() + Duration::from_millis(ANSWER_WAIT_MS);
+        loop {
+            let output = std::fs::read(self.log).with_context(|| format!("reading {}", self.log.display()))?;
+            if String::from_utf8_lossy(&output).lines().any(|line| line.contains(want)) {
+                return Ok(());
+            }
+            ensure!(tokio::time::Instant::now() < deadline, "the bot never logged {want:?}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Waits for a message of the bot's reading `want` in the chat's history.
+    async fn wait_for_message(&self, want: &str) -> anyhow::Result<()> {
+        let deadline = tokio::time::Instant::now() + Duration::from_millis(ANSWER_WAIT_MS);
+        loop {
+            let messages = self.mock.messages().await?;
+            if messages.iter().any(|m| m["text"] == want && m["from"]["is_bot"] == true) {
+                return Ok(());
+            }
+            ensure!(tokio::time::Instant::now() < deadline, "the bot never sent {want:?}; the chat has {messages:?}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
     }
 
     /// `/menu` gets a keyboard; pressing "opt:1" is answered by answerCallbackQuery, and the bot then edits the
@@ -394,8 +602,8 @@ impl User<'_> {
     async fn wait_for_edit(&self, message_id: i64, want: &str) -> anyhow::Result<()> {
         let deadline = tokio::time::Instant::now() + Duration::from_millis(ANSWER_WAIT_MS);
         loop {
-            let messages = self.mock.get(&format!("/chats/{CHAT_ID}/messages")).await?;
-            let message = messages.as_array().into_iter().flatten().find(|m| m["message_id"] == message_id);
+            let messages = self.mock.messages().await?;
+            let message = messages.iter().find(|m| m["message_id"] == message_id);
             if let Some(message) = message.filter(|m| m["text"] == want) {
                 ensure!(message.get("reply_markup").is_none(), "the edit kept the keyboard: {message}");
                 return Ok(());

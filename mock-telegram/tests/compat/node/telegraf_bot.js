@@ -1,10 +1,15 @@
-// Echo and button bot on telegraf 4, written as telegraf's own docs write it.
+// Echo, button, media, inline and block-aware bot on telegraf 4, written as telegraf's own docs write it.
+//
+// It echoes text, answers /menu with two buttons and edits the menu when one is pressed, answers a photo with a
+// document of the photo's downloaded bytes (getFileLink, then fetch), answers an inline query with one article,
+// and when a user blocks it tries to say "bye" (and logs the TelegramError) and says "welcome back" when they
+// unblock it. It asks for telegraf's default allowed_updates, which include inline queries and my_chat_member.
 //
 // Used by mock-telegram's compatibility suite: only the API root and the token differ from a bot that talks to
 // api.telegram.org. Environment: TELEGRAM_API_URL (the mock's root, e.g. http://127.0.0.1:8081),
 // TELEGRAM_BOT_TOKEN, and for webhook mode WEBHOOK_URL and WEBHOOK_PORT (polling when they are unset). In
 // webhook mode telegraf always registers an https:// URL, so the mock must rewrite https to http on loopback.
-const { Telegraf, Markup } = require("telegraf");
+const { Telegraf, Input, Markup, TelegramError } = require("telegraf");
 const { message } = require("telegraf/filters");
 
 const WEBHOOK_SECRET = "tgload-compat-secret";
@@ -26,6 +31,37 @@ bot.action(/^opt:(\d+)$/, async (ctx) => {
 });
 
 bot.on(message("text"), (ctx) => ctx.reply(ctx.message.text));
+
+bot.on(message("photo"), async (ctx) => {
+  // The largest size of the photo comes last.
+  const photo = ctx.message.photo[ctx.message.photo.length - 1];
+  const link = await ctx.telegram.getFileLink(photo.file_id);
+  const response = await fetch(link);
+  if (!response.ok) throw new Error(`downloading ${link}: ${response.status}`);
+  const data = Buffer.from(await response.arrayBuffer());
+  await ctx.replyWithDocument(Input.fromBuffer(data, "photo.png"), { caption: `got ${data.length} bytes` });
+});
+
+bot.on("inline_query", (ctx) => {
+  const query = ctx.inlineQuery.query;
+  return ctx.answerInlineQuery([
+    { type: "article", id: "1", title: `Echo: ${query}`, input_message_content: { message_text: query } },
+  ]);
+});
+
+bot.on("my_chat_member", async (ctx) => {
+  const { old_chat_member: before, new_chat_member: after } = ctx.myChatMember;
+  if (after.status === "kicked") {
+    try {
+      await ctx.reply("bye");
+    } catch (err) {
+      if (!(err instanceof TelegramError)) throw err;
+      console.error(`could not say bye to ${ctx.from.id}: ${err.description}`);
+    }
+  } else if (after.status === "member" && before.status === "kicked") {
+    await ctx.reply("welcome back");
+  }
+});
 
 bot.catch((err, ctx) => console.error(`error while handling update ${ctx.update.update_id}:`, err));
 

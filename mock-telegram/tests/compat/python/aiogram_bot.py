@@ -1,4 +1,8 @@
-"""Echo and button bot on aiogram 3, written as the library's own examples write it.
+"""Echo, button, media, inline and block-aware bot on aiogram 3, written as the library's own examples write it.
+
+It echoes text, answers /menu with two buttons and edits the menu when one is pressed, answers a photo with a
+document of the photo's downloaded bytes, answers an inline query with one article, and when a user blocks it
+tries to say "bye" (and logs the TelegramForbiddenError) and says "welcome back" when they unblock it.
 
 Used by mock-telegram's compatibility suite: only the API server and the token differ from a bot that talks to
 api.telegram.org. Environment: TELEGRAM_API_URL (the mock's root, e.g. http://127.0.0.1:8081),
@@ -14,14 +18,26 @@ from urllib.parse import urlparse
 from aiogram import Bot, Dispatcher, F, Router
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
-from aiogram.filters import Command
-from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from aiogram.exceptions import TelegramForbiddenError
+from aiogram.filters import KICKED, MEMBER, ChatMemberUpdatedFilter, Command
+from aiogram.types import (
+    BufferedInputFile,
+    CallbackQuery,
+    ChatMemberUpdated,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    InlineQuery,
+    InlineQueryResultArticle,
+    InputTextMessageContent,
+    Message,
+)
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_application
 from aiohttp import web
 
 WEBHOOK_SECRET = "tgload-compat-secret"
 
 router = Router()
+logger = logging.getLogger(__name__)
 
 
 @router.message(Command("menu"))
@@ -52,13 +68,52 @@ async def echo_handler(message: Message) -> None:
     await message.answer(message.text)
 
 
+@router.message(F.photo)
+async def photo_handler(message: Message, bot: Bot) -> None:
+    """Download the largest size of the photo and send its bytes back as a new document."""
+    data = (await bot.download(message.photo[-1])).read()
+    document = BufferedInputFile(data, filename="photo.png")
+    await message.answer_document(document, caption=f"got {len(data)} bytes")
+
+
+@router.inline_query()
+async def inline_handler(inline_query: InlineQuery) -> None:
+    """Answer an inline query with one article that sends the query back."""
+    query = inline_query.query
+    result = InlineQueryResultArticle(
+        id="1",
+        title=f"Echo: {query}",
+        input_message_content=InputTextMessageContent(message_text=query),
+    )
+    await inline_query.answer([result])
+
+
+@router.my_chat_member(ChatMemberUpdatedFilter(member_status_changed=KICKED))
+async def user_blocked_bot(event: ChatMemberUpdated, bot: Bot) -> None:
+    """The user blocked the bot: saying goodbye fails, as it does on Telegram."""
+    try:
+        await bot.send_message(event.chat.id, "bye")
+    except TelegramForbiddenError as error:
+        logger.info("could not say bye to %s: %s", event.from_user.id, error.message)
+
+
+@router.my_chat_member(ChatMemberUpdatedFilter(member_status_changed=MEMBER))
+async def user_unblocked_bot(event: ChatMemberUpdated, bot: Bot) -> None:
+    """The user unblocked the bot."""
+    await bot.send_message(event.chat.id, "welcome back")
+
+
 def make_bot() -> Bot:
     session = AiohttpSession(api=TelegramAPIServer.from_base(os.environ["TELEGRAM_API_URL"]))
     return Bot(token=os.environ["TELEGRAM_BOT_TOKEN"], session=session)
 
 
-async def on_startup(bot: Bot) -> None:
-    await bot.set_webhook(os.environ["WEBHOOK_URL"], secret_token=WEBHOOK_SECRET)
+async def on_startup(bot: Bot, dispatcher: Dispatcher) -> None:
+    await bot.set_webhook(
+        os.environ["WEBHOOK_URL"],
+        secret_token=WEBHOOK_SECRET,
+        allowed_updates=dispatcher.resolve_used_update_types(),
+    )
 
 
 def run_webhook() -> None:
@@ -77,7 +132,7 @@ def run_webhook() -> None:
 async def run_polling() -> None:
     dp = Dispatcher()
     dp.include_router(router)
-    await dp.start_polling(make_bot())
+    await dp.start_polling(make_bot(), allowed_updates=dp.resolve_used_update_types())
 
 
 if __name__ == "__main__":
