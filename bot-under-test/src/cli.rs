@@ -68,6 +68,9 @@ pub struct Args {
     /// Drop every Nth update (counted over all chats) without any answer: the harness sees a timeout.
     #[arg(long, env = "TGLOAD_FAIL_EVERY", value_name = "N", help_heading = FAULTS)]
     pub fail_every: Option<NonZeroU64>,
+    /// Answer every Nth update (counted over all chats) that is a message with "Sorry, something went wrong.".
+    #[arg(long, env = "TGLOAD_WRONG_EVERY", value_name = "N", help_heading = FAULTS)]
+    pub wrong_every: Option<NonZeroU64>,
     /// Answer N updates, then stop and exit with code 3; later updates get no answer.
     #[arg(long, env = "TGLOAD_EXIT_AFTER", value_name = "N", help_heading = FAULTS)]
     pub exit_after: Option<NonZeroU64>,
@@ -109,6 +112,7 @@ impl Args {
             delay: Duration::from_micros((self.delay_ms * 1000.0).round() as u64),
             block: Duration::from_millis(self.block_ms),
             fail_every: self.fail_every,
+            wrong_every: self.wrong_every,
             exit_after: self.exit_after,
             stall: self.stall_every_ms.zip(self.stall_ms).map(|(every, length)| Stall {
                 every: Duration::from_millis(every.get()),
@@ -223,6 +227,8 @@ mod tests {
             "1000",
             "--delay-growth-ms-per-min",
             "30",
+            "--wrong-every",
+            "4",
         ];
         let config = check(&args).await.unwrap();
         assert!(matches!(config.database, Database::Postgres { .. }));
@@ -231,6 +237,7 @@ mod tests {
             delay: Duration::from_millis(5),
             block: Duration::from_millis(6),
             fail_every: NonZeroU64::new(3),
+            wrong_every: NonZeroU64::new(4),
             exit_after: NonZeroU64::new(10),
             stall: Some(Stall { every: Duration::from_secs(5), length: Duration::from_secs(1) }),
             delay_growth_per_min: Duration::from_millis(30),

@@ -22,6 +22,8 @@ pub struct FaultConfig {
     pub block: Duration,
     /// Every Nth update (counted over all chats, starting at 1) is dropped without an answer.
     pub fail_every: Option<NonZeroU64>,
+    /// Every Nth update that is a message is answered with a wrong text ([`WRONG_ANSWER`]) instead.
+    pub wrong_every: Option<NonZeroU64>,
     /// After the Nth update has been answered, the bot stops and the process exits with code 3;
     /// updates after the Nth are dropped without an answer.
     pub exit_after: Option<NonZeroU64>,
@@ -50,6 +52,9 @@ impl Stall {
         self.length.saturating_sub(into_period)
     }
 }
+
+/// The answer the `wrong_every` fault gives, the kind a broken bot gives everyone.
+pub const WRONG_ANSWER: &str = "Sorry, something went wrong.";
 
 /// What to do with one update.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -93,6 +98,11 @@ impl Faults {
             tracing::info!(update = n, ?reason, "fault: dropping update without an answer");
         }
         admission
+    }
+
+    /// Whether update `n`, a message, is to be answered wrongly.
+    pub(crate) fn answers_wrongly(&self, n: u64) -> bool {
+        self.config.wrong_every.is_some_and(|every| n % every.get() == 0)
     }
 
     /// The delay and the block, applied to every update that gets an answer, before the answer.

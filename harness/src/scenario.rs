@@ -232,7 +232,7 @@ fn build(raw: file::File, stem: String, dir: &Path, fail: Fail<'_>) -> Result<Sc
             Some(span)
         }
     };
-    let slos = raw
+    let slos: Vec<Rule> = raw
         .slo
         .rules
         .iter()
@@ -247,6 +247,22 @@ fn build(raw: file::File, stem: String, dir: &Path, fail: Fail<'_>) -> Result<Sc
     let feeds = feeds::build(&raw.feeds, dir, fail)?;
     let mix = journeys::build_mix(raw.actions.as_ref(), &raw.journeys, &feeds, fail)?;
     let chats = build_chats(&raw.chats, fail)?;
+    for (rule, raw_rule) in slos.iter().zip(&raw.slo.rules) {
+        let journey = |name: &String| mix.journeys().find(|j| !j.single && &j.name == name);
+        let missing = match &rule.scope {
+            None => None,
+            Some(crate::slo::Scope::Journey(name)) => journey(name).is_none().then(|| format!("no journey `{name}`")),
+            Some(crate::slo::Scope::Step { journey: name, step }) => match journey(name) {
+                None => Some(format!("no journey `{name}`")),
+                Some(j) => {
+                    (!j.steps.iter().any(|s| &s.name == step)).then(|| format!("journey `{name}` has no step `{step}`"))
+                }
+            },
+        };
+        if let Some(missing) = missing {
+            return Err(fail(&raw_rule.span(), "slo.rules", format!("`{}`: {missing}", rule.name)));
+        }
+    }
     if chats.group_share == 0.0 {
         let actions = raw.actions.as_ref().map(|a| a.get_ref().as_slice()).unwrap_or_default();
         let entries = actions.iter().enumerate().map(|(i, a)| (format!("actions[{i}]"), a));

@@ -165,9 +165,9 @@ impl Rule {
                 let l = &step.latency_ms;
                 let latency = |v: f64| (step.answered > 0).then_some(v);
                 match self.metric {
-                    Metric::Quantile(q) if q == 0.5 => latency(l.p50),
-                    Metric::Quantile(q) if q == 0.95 => latency(l.p95),
-                    Metric::Quantile(q) if q == 0.99 => latency(l.p99),
+                    Metric::Quantile(0.5) => latency(l.p50),
+                    Metric::Quantile(0.95) => latency(l.p95),
+                    Metric::Quantile(0.99) => latency(l.p99),
                     Metric::Quantile(_) => latency(l.p999),
                     Metric::Max => latency(l.max),
                     Metric::Mean => latency(l.mean),
@@ -357,6 +357,36 @@ fn held_level(op: Op, values: &VecDeque<Option<f64>>) -> Option<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn journey_and_step_objectives_are_judged_on_the_journeys_results() {
+        let rule = Rule::parse("journey.signup.success > 99%").unwrap();
+        assert_eq!(
+            (rule.scope.clone(), rule.metric, rule.threshold),
+            (Some(Scope::Journey("signup".into())), Metric::Success, 0.99)
+        );
+        let step = Rule::parse("step.signup.what city.p95 < 500ms").unwrap();
+        assert_eq!(step.scope, Some(Scope::Step { journey: "signup".into(), step: "what city".into() }));
+        assert_eq!((step.metric, step.threshold), (Metric::Quantile(0.95), 500.0));
+        let dotted = Rule::parse("step.a.b.c.error_rate < 1%").unwrap();
+        assert_eq!(dotted.scope, Some(Scope::Step { journey: "a".into(), step: "b.c".into() }));
+        for bad in ["journey.signup.p95 < 1s", "step.signup.p95 < 1s", "step.signup.x.p42x < 1s"] {
+            assert!(Rule::parse(bad).is_err(), "{bad}");
+        }
+        let results: Vec<crate::steps::JourneyResult> = serde_json::from_value(serde_json::json!([{
+            "name": "signup", "started": 10, "ended": 10, "succeeded": 9, "success_rate": 0.9,
+            "steps": [{"name": "what city", "sent": 10, "answered": 10, "wrong_answers": [], "last_ms": null,
+                "errors": {"timeout": 1, "bot_api_error": 0, "bot_crashed": 0, "sent_late": 0, "transport": 0, "wrong_answer": 0},
+                "latency_ms": {"p50": 100.0, "p95": 450.0, "p99": 600.0, "p999": 700.0, "max": 700.0, "mean": 150.0}}]
+        }]))
+        .unwrap();
+        assert_eq!(rule.journey_value(&results), Some(0.9));
+        assert!(!rule.verdict(rule.journey_value(&results)).passed, "90% is not above 99%");
+        assert_eq!(step.journey_value(&results), Some(450.0));
+        assert!(step.verdict(step.journey_value(&results)).passed);
+        let unknown = Rule::parse("journey.nope.success > 1%").unwrap();
+        assert!(!unknown.verdict(unknown.journey_value(&results)).passed, "nothing measured fails");
+    }
 
     fn check_parse(text: &str, expected: Result<(Metric, Op, f64, &str), &str>) {
         match (Rule::parse(text), expected) {

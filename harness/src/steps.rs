@@ -112,12 +112,9 @@ impl Tally {
         if at.step == 0 {
             journey.started += 1;
         }
-        match at.ends {
-            Some(ok) => {
-                journey.ended += 1;
-                journey.succeeded += u64::from(ok);
-            }
-            None => {}
+        if let Some(ok) = at.ends {
+            journey.ended += 1;
+            journey.succeeded += u64::from(ok);
         }
         let Some(step) = journey.steps.get_mut(at.step) else { return };
         step.sent += 1;

@@ -73,6 +73,9 @@ impl Target<'_> {
     }
 }
 
+/// Where a user collecting an answer hears of each follow-up call, with its time.
+type Follower = mpsc::UnboundedSender<(Answer, u64)>;
+
 /// What answers an action.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Expect {
@@ -125,7 +128,7 @@ struct State {
     live_queries: HashMap<String, u64>,
     /// Users collecting a multi-message or streamed answer: every call in their chat that answers no action (a
     /// second message, an edit of the first) is sent to them, with its time.
-    followers: HashMap<i64, Vec<(u64, mpsc::UnboundedSender<(Answer, u64)>)>>,
+    followers: HashMap<i64, Vec<(u64, Follower)>>,
     stats: Stats,
 }
 

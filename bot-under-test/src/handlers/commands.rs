@@ -39,6 +39,7 @@ async fn run(bot: &Bot, msg: &Message, command: Command, app: &App) -> Handled {
         Command::Ask(question) => external::ask(bot, msg, question.trim(), app).await,
         Command::Menu => menu::show(bot, msg).await,
         Command::Photo => photo(bot, msg).await,
+        Command::Stream => stream(bot, msg).await,
     }
 }
 
@@ -76,6 +77,22 @@ async fn photo(bot: &Bot, msg: &Message) -> Handled {
         .caption("A gradient, drawn in memory just now.")
         .reply_parameters(ReplyParameters::new(msg.id))
         .await?;
+    Ok(())
+}
+
+/// How many edits a streamed answer takes, and how far apart: its last edit comes about 500 ms after its first
+/// message (the known timing the harness's time-to-last-edit is checked against).
+pub(crate) const STREAM_EDITS: u32 = 5;
+pub(crate) const STREAM_EDIT_EVERY: std::time::Duration = std::time::Duration::from_millis(100);
+
+/// Streams an answer as AI bots do: a first message, then edits that grow it.
+async fn stream(bot: &Bot, msg: &Message) -> Handled {
+    let words = ["Streaming", "an", "answer", "word", "by", "word."];
+    let first = bot.send_message(msg.chat.id, words[0]).reply_parameters(ReplyParameters::new(msg.id)).await?;
+    for n in 1..=STREAM_EDITS as usize {
+        tokio::time::sleep(STREAM_EDIT_EVERY).await;
+        bot.edit_message_text(msg.chat.id, first.id, words[..=n.min(words.len() - 1)].join(" ")).await?;
+    }
     Ok(())
 }
 

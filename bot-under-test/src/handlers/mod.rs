@@ -40,6 +40,8 @@ pub(crate) enum Command {
     Menu,
     #[command(description = "a picture drawn just for you")]
     Photo,
+    #[command(description = "an answer streamed by editing one message, as AI bots do")]
+    Stream,
 }
 
 /// The dispatch tree: messages, edited messages, button presses, inline queries, reactions and the bot's own
@@ -55,38 +57,46 @@ pub(crate) fn schema() -> UpdateHandler<Error> {
 }
 
 async fn on_message(bot: Bot, msg: Message, me: Me, app: Arc<App>) -> Handled {
-    guarded(&app, commands::answer(&bot, &msg, &me, &app)).await
+    let (bot, msg, app_ref) = (&bot, &msg, &app);
+    guarded(&app, |n| async move {
+        match app_ref.faults.answers_wrongly(n) {
+            true => reply(bot, msg, crate::faults::WRONG_ANSWER).await,
+            false => commands::answer(bot, msg, &me, app_ref).await,
+        }
+    })
+    .await
 }
 
 async fn on_edit(bot: Bot, msg: Message, app: Arc<App>) -> Handled {
     let text = format!("You edited your message to: {}", msg.text().unwrap_or("(no text)"));
-    guarded(&app, reply(&bot, &msg, text)).await
+    guarded(&app, |_| reply(&bot, &msg, text)).await
 }
 
 async fn on_callback(bot: Bot, query: CallbackQuery, app: Arc<App>) -> Handled {
-    guarded(&app, menu::on_press(&bot, &query)).await
+    guarded(&app, |_| menu::on_press(&bot, &query)).await
 }
 
 async fn on_inline(bot: Bot, query: InlineQuery, app: Arc<App>) -> Handled {
-    guarded(&app, media::inline(&bot, &query)).await
+    guarded(&app, |_| media::inline(&bot, &query)).await
 }
 
 async fn on_membership(update: ChatMemberUpdated, app: Arc<App>) -> Handled {
-    guarded(&app, media::membership(&update)).await
+    guarded(&app, |_| media::membership(&update)).await
 }
 
 async fn on_reaction(reaction: teloxide::types::MessageReactionUpdated, app: Arc<App>) -> Handled {
-    guarded(&app, media::reaction(&reaction)).await
+    guarded(&app, |_| media::reaction(&reaction)).await
 }
 
-/// Runs `answer` for one update, under the faults: it may be dropped, delayed, blocked, or be the last one.
-async fn guarded(app: &App, answer: impl Future<Output = Handled>) -> Handled {
+/// Runs `answer` for one update (`n`, counted over all chats), under the faults: it may be dropped, delayed,
+/// blocked, be answered wrongly, or be the last one.
+async fn guarded<F: Future<Output = Handled>>(app: &App, answer: impl FnOnce(u64) -> F) -> Handled {
     let n = match app.faults.admit() {
         Admission::Handle { n } => n,
         Admission::Drop { .. } => return Ok(()),
     };
     app.faults.before_answer().await;
-    if let Err(error) = answer.await {
+    if let Err(error) = answer(n).await {
         tracing::warn!(update = n, %error, "handler failed");
     }
     app.faults.finish(n);

@@ -228,7 +228,18 @@ fn shipped_scenarios_parse() {
     names.sort();
     assert_eq!(
         names,
-        ["endurance-72h", "endurance-ci", "faults", "kinds", "load-10k", "load-1k", "load-5k", "smoke", "stress"]
+        [
+            "endurance-72h",
+            "endurance-ci",
+            "faults",
+            "journeys",
+            "kinds",
+            "load-10k",
+            "load-1k",
+            "load-5k",
+            "smoke",
+            "stress"
+        ]
     );
     // The benchmarks' scenarios (`cargo xtask bench`) too.
     for name in ["echo", "overhead"] {
@@ -407,4 +418,106 @@ fn compare_settings_are_parsed_and_checked() {
         "compare.gate",
         "`p95` is not a compared metric",
     );
+}
+
+/// A scenario of one journey, in a directory of its own with a feed file.
+fn journey_scenario(steps: &str, extra: &str) -> (tempdir::Dir, String) {
+    let dir = tempdir::Dir::new();
+    std::fs::write(dir.path().join("people.csv"), "name,city\nAda,Paris\nAlan,London\n").unwrap();
+    let text = format!(
+        "name = \"j\"\n[load]\nusers = 2\nduration = \"5s\"\n[pacing]\nmode = \"closed\"\n\
+         [[feeds]]\nfile = \"people.csv\"\n[[journeys]]\nname = \"signup\"\n{steps}{extra}"
+    );
+    (dir, text)
+}
+
+/// A throwaway directory under the system's temp dir, removed when dropped.
+mod tempdir {
+    pub struct Dir(std::path::PathBuf);
+
+    impl Dir {
+        pub fn new() -> Dir {
+            static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+            let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let path = std::env::temp_dir().join(format!("tgload-scenario-{}-{n}", std::process::id()));
+            std::fs::create_dir_all(&path).unwrap();
+            Dir(path)
+        }
+
+        pub fn path(&self) -> &std::path::Path {
+            &self.0
+        }
+    }
+
+    impl Drop for Dir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+}
+
+const STEPS: &str = r#"
+[[journeys.steps]]
+name = "start"
+kind = "command"
+command = "start"
+expect = "^Hello"
+expect_buttons = ["Sign up"]
+
+[[journeys.steps]]
+kind = "button"
+label = "Sign up"
+expect_method = "editMessageText"
+capture = { name = "order", regex = "order #(\\d+)" }
+
+[[journeys.steps]]
+name = "city"
+kind = "text"
+text = "${feed.city}, order ${order}"
+think = "1s..2s"
+expect_messages = 2
+quiet = "300ms"
+"#;
+
+#[test]
+fn journeys_parse_with_their_expectations_captures_and_feeds() {
+    let (dir, text) =
+        journey_scenario(STEPS, "[slo]\nrules = [\"journey.signup.success > 99%\", \"step.signup.city.p95 < 1s\"]\n");
+    let s = Scenario::parse(&dir.path().join("j.toml"), &text).unwrap();
+    let journey = s.mix.journey(0);
+    assert_eq!((journey.name.as_str(), journey.single, journey.steps.len()), ("signup", false, 3));
+    let names: Vec<&str> = journey.steps.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(names, ["start", "button press", "city"]);
+    assert_eq!(journey.steps[1].action, Action::Button { label: Some("Sign up".into()), data: None });
+    assert_eq!(journey.steps[0].expect.buttons, ["Sign up"]);
+    let city = &journey.steps[2];
+    assert!(city.templated && city.expect.collects());
+    assert_eq!(city.think, Some(Duration::from_secs(1)..Duration::from_secs(2)));
+    assert_eq!((city.expect.messages, city.expect.quiet), (Some(2), Some(Duration::from_millis(300))));
+    assert_eq!((s.feeds.feeds[0].row_count, s.feeds.column("city")), (2, Some((0, 1))));
+
+    let bad = |steps: &str, extra: &str, field: &str, says: &str| {
+        let (dir, text) = journey_scenario(steps, extra);
+        match Scenario::parse(&dir.path().join("j.toml"), &text) {
+            Err(Error::Scenario { field: f, message, .. }) => {
+                assert!(f == field && message.contains(says), "{field}/{says}: got {f}: {message}")
+            }
+            other => panic!("{field}: {other:?}"),
+        }
+    };
+    let step = |body: &str| format!("[[journeys.steps]]\n{body}\n");
+    bad(&step("kind = \"text\"\ntext = \"${nope}\""), "", "journeys[0].steps[0]", "neither captured");
+    bad(&step("kind = \"button\"\nlabel = \"x\""), "", "journeys[0].steps[0].kind", "needs a step before it");
+    bad(
+        &step("kind = \"text\"\ntext = \"x\"\nexpect_method = \"sendTelepathy\""),
+        "",
+        "journeys[0].steps[0].expect_method",
+        "not a Bot API method",
+    );
+    bad(&step("kind = \"text\"\ntext = \"x\"\nexpect = \"(\""), "", "journeys[0].steps[0].expect", "bad regex");
+    bad(&step("kind = \"text\"\ntext = \"x\"\nweight = 2"), "", "journeys[0].steps[0].weight", "no weight");
+    bad(STEPS, "[slo]\nrules = [\"step.signup.town.p95 < 1s\"]\n", "slo.rules", "has no step `town`");
+    bad(STEPS, "[slo]\nrules = [\"journey.login.success > 1%\"]\n", "slo.rules", "no journey `login`");
+    let no_feed = STEPS.to_owned() + "[[feeds]]\nfile = \"missing.csv\"\n";
+    bad(&no_feed, "", "feeds[1].file", "cannot read");
 }

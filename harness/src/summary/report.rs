@@ -321,7 +321,7 @@ fn write_objectives(r: &mut String, s: &Summary) {
     for v in &s.slos {
         let observed = match (v.observed, v.metric.as_str()) {
             (None, _) => "none".to_string(),
-            (Some(o), "error_rate") => format!("{:.3}%", o * 100.0),
+            (Some(o), "error_rate" | "success") => format!("{:.3}%", o * 100.0),
             (Some(o), "throughput") => format!("{o:.1}/s"),
             (Some(o), m) if m.starts_with("degradation_") => format!("up to {o:+.1} %"),
             (Some(o), m) if m.ends_with("_leak") => format!("up to {o:.1} MB/h"),

@@ -10,6 +10,7 @@ mod bot;
 mod capacity;
 mod compare;
 mod fuzz;
+mod journeys;
 mod run;
 mod survive;
 
