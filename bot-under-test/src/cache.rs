@@ -1,8 +1,10 @@
-//! A single-value TTL cache with hit and miss counters, for the external API's `/quote`.
+//! A TTL cache by key with hit and miss counters, for the external API's `/quote` (one entry per topic).
 //!
-//! It holds one value because `/quote` takes no arguments. It reads no clock: callers pass `now`, so the expiry
-//! logic is tested without sleeping. It does not coalesce concurrent misses; each one fetches, as a naive bot would.
+//! Bounded: past `MAX_ENTRIES` it drops the expired entries, then any, so 10,000 users asking 10,000 topics do
+//! not grow it without end. It reads no clock: callers pass `now`, so the expiry logic is tested without
+//! sleeping. It does not coalesce concurrent misses; each one fetches, as a naive bot would.
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -26,24 +28,31 @@ impl CacheStats {
     }
 }
 
+/// The most keys the cache holds.
+const MAX_ENTRIES: usize = 10_000;
+
 #[derive(Debug)]
 pub(crate) struct TtlCache<V> {
     ttl: Duration,
-    entry: Mutex<Option<(Instant, V)>>,
+    entries: Mutex<HashMap<String, (Instant, V)>>,
     hits: AtomicU64,
     misses: AtomicU64,
 }
 
 impl<V: Clone> TtlCache<V> {
     pub(crate) fn new(ttl: Duration) -> Self {
-        Self { ttl, entry: Mutex::new(None), hits: AtomicU64::new(0), misses: AtomicU64::new(0) }
+        Self { ttl, entries: Mutex::new(HashMap::new()), hits: AtomicU64::new(0), misses: AtomicU64::new(0) }
     }
 
-    /// The cached value if it was stored less than the TTL before `now`; counts a hit or a miss.
-    pub(crate) fn get(&self, now: Instant) -> Option<V> {
-        let entry = self.entry.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        let fresh = entry
-            .as_ref()
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, (Instant, V)>> {
+        self.entries.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The value cached for `key` if it was stored less than the TTL before `now`; counts a hit or a miss.
+    pub(crate) fn get(&self, key: &str, now: Instant) -> Option<V> {
+        let entries = self.lock();
+        let fresh = entries
+            .get(key)
             .filter(|(stored, _)| now.saturating_duration_since(*stored) < self.ttl)
             .map(|(_, value)| value.clone());
         let counter = if fresh.is_some() { &self.hits } else { &self.misses };
@@ -51,8 +60,16 @@ impl<V: Clone> TtlCache<V> {
         fresh
     }
 
-    pub(crate) fn put(&self, now: Instant, value: V) {
-        *self.entry.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = Some((now, value));
+    pub(crate) fn put(&self, key: &str, now: Instant, value: V) {
+        let mut entries = self.lock();
+        if entries.len() >= MAX_ENTRIES && !entries.contains_key(key) {
+            entries.retain(|_, (stored, _)| now.saturating_duration_since(*stored) < self.ttl);
+            if entries.len() >= MAX_ENTRIES {
+                let any = entries.keys().next().cloned();
+                any.map(|k| entries.remove(&k));
+            }
+        }
+        entries.insert(key.to_owned(), (now, value));
     }
 
     pub(crate) fn stats(&self) -> CacheStats {
@@ -72,9 +89,9 @@ mod tests {
             .iter()
             .map(|&(at_ms, value)| {
                 let now = start + Duration::from_millis(at_ms);
-                let got = cache.get(now);
+                let got = cache.get("", now);
                 if got.is_none() {
-                    cache.put(now, value);
+                    cache.put("", now, value);
                 }
                 got
             })
@@ -101,6 +118,18 @@ mod tests {
     #[test]
     fn zero_ttl_never_hits() {
         check(0, &[(0, "a"), (0, "b")], &[None, None], CacheStats { hits: 0, misses: 2 });
+    }
+
+    #[test]
+    fn keys_are_cached_apart_and_bounded() {
+        let cache = TtlCache::new(Duration::from_secs(60));
+        let now = Instant::now();
+        cache.put("cats", now, 1);
+        assert_eq!((cache.get("cats", now), cache.get("dogs", now)), (Some(1), None));
+        for i in 0..MAX_ENTRIES + 10 {
+            cache.put(&i.to_string(), now, i);
+        }
+        assert!(cache.lock().len() <= MAX_ENTRIES);
     }
 
     #[test]

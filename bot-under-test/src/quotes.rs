@@ -75,13 +75,13 @@ impl Client {
         })
     }
 
-    /// A quote, from the cache while it is fresh, else from `GET /quote`.
-    pub(crate) async fn quote(&self) -> Result<Quote, Error> {
-        if let Some(text) = self.cache.get(Instant::now()) {
+    /// A quote on `topic` (empty: any), from the cache while it is fresh, else from `GET /quote?topic=`.
+    pub(crate) async fn quote(&self, topic: &str) -> Result<Quote, Error> {
+        if let Some(text) = self.cache.get(topic, Instant::now()) {
             return Ok(Quote { text, cached: true });
         }
-        let body: QuoteBody = self.counted("quote", self.fetch_quote()).await?;
-        self.cache.put(Instant::now(), body.quote.clone());
+        let body: QuoteBody = self.counted("quote", self.fetch_quote(topic)).await?;
+        self.cache.put(topic, Instant::now(), body.quote.clone());
         Ok(Quote { text: body.quote, cached: false })
     }
 
@@ -100,8 +100,11 @@ impl Client {
         self.failures.load(Ordering::Relaxed)
     }
 
-    async fn fetch_quote(&self) -> Result<QuoteBody, Error> {
-        let url = self.endpoint("quote")?;
+    async fn fetch_quote(&self, topic: &str) -> Result<QuoteBody, Error> {
+        let mut url = self.endpoint("quote")?;
+        if !topic.is_empty() {
+            url.query_pairs_mut().append_pair("topic", topic);
+        }
         let response = self.http.get(url).send().await;
         decode("quote", response).await
     }

@@ -50,6 +50,10 @@ pub struct Summary {
     pub harness: Process,
     /// The calls the bot made to the external API mock, by outcome (faults show here).
     pub external_api: ExternalCalls,
+    /// The share of the bot's `/quote` answers that did not call the quote API (the bundled bot's cache);
+    /// absent without `/quote` answers.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub quote_cache_hit_ratio: Option<f64>,
     /// Each scheduled fault window that opened during the load: how bad it got and how long recovery took.
     pub faults: Vec<Recovery>,
     /// Late against early, after the warm-up: p95, p99, goodput and the bot's CPU per action.
@@ -281,6 +285,7 @@ impl Summary {
         });
         let bot = Process::of(i.bot, i.leak_floor_mb_per_h);
         let harness = Process::of(i.harness, i.leak_floor_mb_per_h);
+        let quote_cache_hit_ratio = quote_cache_hit_ratio(&i.breakdown.by_action, &i.external_api);
         let slos = end_of_run_verdicts(i.slos, i.rules, &i.degradation, [&bot.leak, &harness.leak], &i.journeys);
         let passed = i.status == Status::Completed && slos.iter().all(|v| v.passed);
         let verdict = match (i.status, health.verdict) {
@@ -315,6 +320,7 @@ impl Summary {
             bot: BotResources { process: bot, exits: i.exits, restarts: i.restarts },
             harness,
             external_api: i.external_api,
+            quote_cache_hit_ratio,
             faults: i.faults,
             degradation: i.degradation,
             slos,
@@ -357,6 +363,14 @@ fn end_of_run_verdicts(
             _ => verdict,
         })
         .collect()
+}
+
+/// 1 − quote API calls / `/quote` answers: each answer the cache served made no call (the bundled bot calls the
+/// quote API for `/quote` only).
+fn quote_cache_hit_ratio(by_action: &[ByAction], external: &ExternalCalls) -> Option<f64> {
+    let answers: u64 = by_action.iter().filter(|a| a.action == "/quote").map(|a| a.answered).sum();
+    let calls = external.quote.ok + external.quote.errors + external.quote.timeouts;
+    (answers > 0).then(|| round3((1.0 - calls as f64 / answers as f64).clamp(0.0, 1.0)))
 }
 
 fn round3(v: f64) -> f64 {

@@ -35,7 +35,7 @@ async fn run(bot: &Bot, msg: &Message, command: Command, app: &App) -> Handled {
         }
         Command::Help => reply(bot, msg, Command::descriptions().to_string()).await,
         Command::Stats => stats(bot, msg, app).await,
-        Command::Quote => external::quote(bot, msg, app).await,
+        Command::Quote(topic) => external::quote(bot, msg, topic.trim(), app).await,
         Command::Ask(question) => external::ask(bot, msg, question.trim(), app).await,
         Command::Menu => menu::show(bot, msg).await,
         Command::Photo => photo(bot, msg).await,

@@ -12,8 +12,8 @@ use crate::App;
 const QUOTE_UNAVAILABLE: &str = "Sorry, the quote service is unavailable right now. Please try again later.";
 const ASK_UNAVAILABLE: &str = "Sorry, the AI service did not answer in time. Please try again later.";
 
-pub(super) async fn quote(bot: &Bot, msg: &Message, app: &App) -> Handled {
-    match app.api.quote().await {
+pub(super) async fn quote(bot: &Bot, msg: &Message, topic: &str, app: &App) -> Handled {
+    match app.api.quote(topic).await {
         Ok(quote) => reply(bot, msg, quote.text).await,
         Err(_) => reply(bot, msg, QUOTE_UNAVAILABLE).await,
     }

@@ -32,8 +32,8 @@ pub(crate) enum Command {
     Help,
     #[command(description = "how many messages you have sent me")]
     Stats,
-    #[command(description = "a quote from the external API (cached)")]
-    Quote,
+    #[command(description = "a quote from the external API, on a topic if you give one (cached per topic)")]
+    Quote(String),
     #[command(description = "ask the slow AI service a question")]
     Ask(String),
     #[command(description = "an inline keyboard")]

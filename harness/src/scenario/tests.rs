@@ -237,6 +237,7 @@ fn shipped_scenarios_parse() {
             "load-10k",
             "load-1k",
             "load-5k",
+            "quotes",
             "smoke",
             "stress"
         ]

@@ -255,6 +255,13 @@ fn write_external_api(r: &mut String, s: &Summary) {
     for (name, c) in calls {
         let _ = writeln!(r, "| `{name}` | {} | {} | {} |", c.ok, c.errors, c.timeouts);
     }
+    if let Some(ratio) = s.quote_cache_hit_ratio {
+        let _ = writeln!(
+            r,
+            "\n`/quote` cache hit ratio: {:.1}% (answers that made no call to the quote API).",
+            ratio * 100.0
+        );
+    }
 }
 
 fn write_faults(r: &mut String, s: &Summary) {

@@ -56,3 +56,25 @@ fn a_bot_answering_every_fifth_message_wrongly_has_exactly_those_counted() {
     assert!(example.contains("Sorry, something went wrong."), "{journey}");
     assert_eq!(output.status.code(), Some(0), "no objective to fail: {}", text(&output));
 }
+
+/// The bundled bot caches quotes per topic: 10,000 different topics from a feed miss every time, one topic hits
+/// nearly always. The hit ratio the run reports is checked against both.
+#[test]
+fn a_feed_of_distinct_topics_shows_in_the_quote_cache_hit_ratio() {
+    let Some(_guard) = e2e() else { return };
+    let run = |name: &str, body: &str| {
+        let out = out_dir(name);
+        let output = tgload(&scenario(&out, body), &out, &["--users", "10", "--duration", "4s"]);
+        assert_eq!(output.status.code(), Some(0), "{}", text(&output));
+        summary(&out)
+    };
+    let topics = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios/data/topics.csv");
+    let quotes =
+        std::fs::read_to_string(shipped("quotes")).unwrap().replace("data/topics.csv", &topics.display().to_string());
+    let distinct = run("quotes-distinct", &quotes);
+    assert!(distinct["by_action"][0]["answered"].as_u64() > Some(30), "{distinct}");
+    assert_eq!(distinct["quote_cache_hit_ratio"], 0.0, "every topic is new: {distinct}");
+    let constant = quotes.replace("${feed.topic}", "cats");
+    let same = run("quotes-constant", &constant);
+    assert!(same["quote_cache_hit_ratio"].as_f64() > Some(0.8), "one topic, cached for 5 s: {same}");
+}
