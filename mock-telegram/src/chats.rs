@@ -181,21 +181,8 @@ mod tests {
     use super::*;
 
     fn message(chat: &Arc<Chat>, id: i64) -> Message {
-        Message {
-            message_id: id,
-            from: Arc::new(User { id: 1, is_bot: false, first_name: "a".into(), username: None, language_code: None }),
-            date: 0,
-            chat: chat.clone(),
-            edit_date: None,
-            text: Some(id.to_string()),
-            entities: None,
-            caption: None,
-            caption_entities: None,
-            photo: None,
-            document: None,
-            reply_markup: None,
-            extra: Default::default(),
-        }
+        let user = Arc::new(User { id: 1, is_bot: false, first_name: "a".into(), username: None, language_code: None });
+        Message { text: Some(id.to_string()), ..Message::new(id, user, chat.clone()) }
     }
 
     #[test]

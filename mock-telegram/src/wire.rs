@@ -131,6 +131,27 @@ pub struct Message {
     pub extra: serde_json::Map<String, Value>,
 }
 
+impl Message {
+    /// A message of `from` in `chat`, sent now, with nothing in it yet.
+    pub fn new(message_id: i64, from: Arc<User>, chat: Arc<Chat>) -> Message {
+        Message {
+            message_id,
+            from,
+            date: crate::clock::now_s(),
+            chat,
+            edit_date: None,
+            text: None,
+            entities: None,
+            caption: None,
+            caption_entities: None,
+            photo: None,
+            document: None,
+            reply_markup: None,
+            extra: Default::default(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct CallbackQuery {
     pub id: String,

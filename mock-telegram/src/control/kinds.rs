@@ -255,7 +255,7 @@ pub fn prepare(
     };
     let before = unblock_first(chat, &from, &bot_user);
     let message_id = chat.next_message_id();
-    let mut message = user_message(message_id, from.clone(), chat.chat.clone());
+    let mut message = Message::new(message_id, from.clone(), chat.chat.clone());
     let mut bodies = Vec::new();
     match content {
         Content::Text(text) if text.is_empty() => {
@@ -445,7 +445,7 @@ pub fn join_request_id(chat_id: i64, user_id: i64) -> String {
 /// The successful payment message a pre-checkout query answered ok leads to, stored in its chat.
 pub fn successful_payment(chats: &mut Chats, checkout: &Checkout) -> Option<Message> {
     let chat = chats.get(checkout.chat_id).ok()?;
-    let mut message = user_message(chat.next_message_id(), checkout.from.clone(), chat.chat.clone());
+    let mut message = Message::new(chat.next_message_id(), checkout.from.clone(), chat.chat.clone());
     let payment = json!({
         "currency": checkout.currency, "total_amount": checkout.total_amount,
         "invoice_payload": checkout.payload,
@@ -553,24 +553,6 @@ fn attach(bot: &Bot, message: &mut Message, kind: UserFile, media: &Media) {
             sticker["emoji"] = "🙂".into();
             message.extra.insert("sticker".into(), sticker);
         }
-    }
-}
-
-fn user_message(message_id: i64, from: Arc<User>, chat: Arc<crate::wire::Chat>) -> Message {
-    Message {
-        message_id,
-        from,
-        date: now_s(),
-        chat,
-        edit_date: None,
-        entities: None,
-        text: None,
-        caption: None,
-        caption_entities: None,
-        photo: None,
-        document: None,
-        reply_markup: None,
-        extra: Default::default(),
     }
 }
 

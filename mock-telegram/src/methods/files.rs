@@ -191,21 +191,7 @@ pub(super) fn bot_message(
     caption_entities: Option<Json>,
     reply_markup: Option<Json>,
 ) -> Message {
-    Message {
-        message_id,
-        from,
-        date: crate::clock::now_s(),
-        chat: chat.chat.clone(),
-        edit_date: None,
-        text: None,
-        entities: None,
-        caption,
-        caption_entities,
-        photo: None,
-        document: None,
-        reply_markup,
-        extra: Default::default(),
-    }
+    Message { caption, caption_entities, reply_markup, ..Message::new(message_id, from, chat.chat.clone()) }
 }
 
 pub fn send_photo(call: Call<'_>) -> Result<Reply, ApiError> {

@@ -98,19 +98,10 @@ pub fn send_message(call: Call<'_>) -> Result<Reply, ApiError> {
     let reply_markup = reply_markup(&call.params)?;
     let from = call.bot.user();
     send(&call, "sendMessage", |message_id, chat| Message {
-        message_id,
-        from,
-        date: crate::clock::now_s(),
-        chat: chat.chat.clone(),
-        edit_date: None,
         text: Some(text),
         entities,
-        caption: None,
-        caption_entities: None,
-        photo: None,
-        document: None,
         reply_markup,
-        extra: Default::default(),
+        ..Message::new(message_id, from, chat.chat.clone())
     })
 }
 
