@@ -4,6 +4,7 @@
 //! peak RSS and open files, read from /proc while it runs). It measures and prints; it asserts nothing.
 
 mod compare;
+mod cpu;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, Stdio};
@@ -13,12 +14,14 @@ use anyhow::{bail, Context, Result};
 use serde_json::Value;
 
 const USAGE: &str =
-    "usage: cargo xtask bench [all | users | echo [RATE...] | overhead | soak [MINUTES] | compare [SESSIONS]]
+    "usage: cargo xtask bench [all | users | echo [RATE...] | overhead | cpu | soak [MINUTES] | compare [SESSIONS]]
 
   users     10,000 users, 1-3 s think time, the full mix (scenarios/load-10k.toml): tgload's peak RSS and open files
   echo      the highest answer rate: harness/benches/echo.toml at each offered rate (`tgload run --rate`;
             default 4000 5000 6000 7000)
   overhead  the harness's own latency against the mock's in-process timing (harness/benches/overhead.toml)
+  cpu       tgload's CPU per answered action at 10, 1,000 and 3,000 actions/s of the echo benchmark, against a bare
+            axum server's CPU per JSON request measured in the same session (the unit)
   soak      the endurance mix (scenarios/endurance-72h.toml) for MINUTES (default 30): tgload's RSS every 10 s and
             its Theil-Sen slope after a warm-up (goal: under 1 MB per hour); not part of `all`
   compare   SESSIONS (default 20) A/A `tgload ab` sessions of the bundled bot, and as many against a candidate 20 %
@@ -42,6 +45,8 @@ fn main() -> ExitCode {
         ["bench", "users"] => Bench::new().and_then(|b| b.users()),
         ["bench", "echo", rates @ ..] => parse_rates(rates).and_then(|r| Bench::new()?.echo(&r)),
         ["bench", "overhead"] => Bench::new().and_then(|b| b.overhead()),
+        ["bench", "cpu"] => Bench::new().and_then(|b| b.cpu()),
+        ["axum-unit"] => cpu::serve_unit(),
         ["bench", "soak"] => Bench::new().and_then(|b| b.soak(DEFAULT_SOAK_MINUTES)),
         ["bench", "soak", minutes] => match minutes.parse::<u64>() {
             Ok(minutes) if minutes >= 1 => Bench::new().and_then(|b| b.soak(minutes)),
@@ -110,7 +115,50 @@ impl Bench {
     fn all(&self) -> Result<()> {
         self.users()?;
         self.echo(&DEFAULT_RATES)?;
-        self.overhead()
+        self.overhead()?;
+        self.cpu()
+    }
+
+    fn cpu(&self) -> Result<()> {
+        let xtask = std::env::current_exe().context("locate xtask")?;
+        let (unit_us, unit_rate) = cpu::axum_unit(&xtask)?;
+        let scenario = self.root.join("harness/benches/echo.toml");
+        let mut table = Table::new(
+            &format!(
+                "tgload's CPU per answered action (echo, open pacing, 2,000 users, 20 s; the unit: a bare axum server, \
+                 {unit_us:.1} µs of CPU per JSON request at {unit_rate:.0} requests/s), on {}",
+                cpu_model()
+            ),
+            &[
+                "offered /s",
+                "answered /s",
+                "tgload CPU",
+                "per answered action",
+                "in units",
+                "e2e p99",
+                "send lateness p99",
+            ],
+        );
+        for rate in cpu::RATES {
+            let s = self.run(&scenario, &format!("cpu-{rate}"), &["--rate".into(), rate.to_string()])?.summary;
+            let per_action = |s: &Value| {
+                let cpu = s.pointer("/generator/cpu_pct")?.as_f64()? / 100.0;
+                let answered = s.pointer("/actions/answered")?.as_f64()?;
+                let seconds = s.pointer("/duration_s")?.as_f64()?;
+                (answered > 0.0).then(|| cpu * seconds * 1e6 / answered)
+            };
+            let us = per_action(&s);
+            table.row(vec![
+                rate.to_string(),
+                num(&s, "/throughput_per_s", 0, ""),
+                num(&s, "/generator/cpu_pct", 1, " %"),
+                us.map_or("-".into(), |us| format!("{us:.0} µs")),
+                us.map_or("-".into(), |us| format!("{:.1}", us / unit_us)),
+                num(&s, "/latency_ms/p99", 1, " ms"),
+                num(&s, "/generator/late_p99_ms", 2, " ms"),
+            ]);
+        }
+        self.record(&table)
     }
 
     fn users(&self) -> Result<()> {
