@@ -2,13 +2,15 @@
 //! in-process mock and the bundled bot, on loopback. They take seconds each, so they run only with `TGLOAD_E2E=1`
 //! (CI sets it); without it they pass at once. Runs are serialized: latency assertions must not compete with each
 //! other for two cores. `compare` runs `tgload compare` on synthetic run directories, always, and `fuzz` feeds the
-//! scenario parser arbitrary and mutated files.
+//! scenario parser arbitrary and mutated files. `conversations` walks Python framework bots (the compatibility
+//! suite's, from ci/setup-compat.sh's venv) through their state machines with `--bot-cmd`.
 
 mod ab;
 mod accuracy;
 mod bot;
 mod capacity;
 mod compare;
+mod conversations;
 mod fuzz;
 mod journeys;
 mod run;
