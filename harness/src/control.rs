@@ -56,6 +56,9 @@ pub enum WireAction<'a> {
 #[derive(Debug, Clone, Deserialize)]
 pub struct ActionReply {
     pub outcome: String,
+    /// The user's own message (a text, a command, a photo, ...), which a later step may edit.
+    #[serde(default)]
+    pub message_id: Option<i64>,
     #[serde(default)]
     pub answer: Option<Answer>,
     #[serde(default)]

@@ -20,6 +20,8 @@ pub struct Progress {
     vars: Vec<(String, String)>,
     /// The last answer's calls, for the next step's button press.
     last: Vec<Answer>,
+    /// The user's last message in the journey, for an edit.
+    mine: Option<i64>,
 }
 
 /// What became of a step.
@@ -46,7 +48,7 @@ impl Progress {
                 vars.push((format!("feed.{column}"), value.clone()));
             }
         }
-        Progress { journey, step: 0, vars, last: Vec::new() }
+        Progress { journey, step: 0, vars, last: Vec::new(), mine: None }
     }
 
     pub fn step<'m>(&self, mix: &'m Mix) -> &'m JourneyStep {
@@ -68,6 +70,10 @@ impl Progress {
             }
             Action::Menu { command, .. } => json!({"kind": "command", "command": command}),
             Action::Button { label, data } => self.press(label.as_deref().map(fill), data.as_deref().map(fill))?,
+            Action::Edit { text } => {
+                let message_id = self.mine.ok_or("no message of the user's to edit")?;
+                json!({"kind": "edit", "message_id": message_id, "text": fill(text)})
+            }
             Action::User(action) => {
                 let value = serde_json::to_value(action).unwrap_or_default();
                 if step.templated {
@@ -99,6 +105,7 @@ impl Progress {
 
     /// Judges an answered step's reply: its expectations, then its capture. Keeps the answer for the next step.
     pub fn judge(&mut self, step: &JourneyStep, reply: &ActionReply) -> Judged {
+        self.mine = reply.message_id.or(self.mine);
         let answers = match (&reply.answers, &reply.answer) {
             (all, _) if !all.is_empty() => all.clone(),
             (_, Some(first)) => vec![first.clone()],

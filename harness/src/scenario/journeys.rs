@@ -41,6 +41,10 @@ pub enum Action {
         label: Option<String>,
         data: Option<String>,
     },
+    /// Edit the user's last message of the journey to `text`.
+    Edit {
+        text: String,
+    },
     /// Any other kind of user action, as mock-telegram's control API takes it (`photo`, `inline_query`, ...).
     #[serde(untagged)]
     User(mock_telegram::control::Action),
@@ -55,6 +59,7 @@ impl Action {
                 format!("/{}", command.trim_start_matches('/'))
             }
             Action::Button { .. } => BUTTON_LABEL.into(),
+            Action::Edit { .. } => "edit".into(),
             Action::User(action) => action.name().into(),
         }
     }
@@ -281,8 +286,10 @@ fn build_step(
     let a = spanned.get_ref();
     let field = |name: &str| format!("{prefix}.{name}");
     let action = build_action(prefix, spanned, fail)?;
-    if matches!(action, Action::Button { .. }) && first {
-        let message = "a button press needs a step before it whose answer has the buttons".to_owned();
+    if matches!(action, Action::Button { .. } | Action::Edit { .. }) && first {
+        let message = "a button press or an edit needs a step before it (the answer with the buttons, the message to \
+                       edit)"
+            .to_owned();
         return Err(fail(&a.kind.span(), &field("kind"), message));
     }
     let strings = serde_json::to_value(&action).map(|v| strings_of(&v)).unwrap_or_default();
@@ -373,7 +380,7 @@ fn build_action(prefix: &str, spanned: &Spanned<file::Action>, fail: Fail<'_>) -
     };
     let text = |v: &Option<Spanned<String>>| v.as_ref().map(|s| s.get_ref().clone());
     let kind = a.kind.get_ref().as_str();
-    let own_kind = matches!(kind, "text" | "command" | "menu" | "button");
+    let own_kind = matches!(kind, "text" | "command" | "menu" | "button" | "edit");
     if let Some(key) = a.rest.keys().next().filter(|_| own_kind) {
         return Err(fail(&spanned.span(), &field(key), format!("does not apply to kind `{kind}`")));
     }
@@ -403,8 +410,14 @@ fn build_action(prefix: &str, spanned: &Spanned<file::Action>, fail: Fail<'_>) -
             refuse(&a.args, "args")?;
             Ok(Action::Button { label: text(&a.label), data: text(&a.data) })
         }
-        "callback" | "edit" => {
-            let message = format!("kind `{kind}` needs a message id; a `button` step presses its answer's button");
+        "edit" => {
+            refuse(&a.command, "command")?;
+            refuse(&a.args, "args")?;
+            refuse(&a.data, "data")?;
+            Ok(Action::Edit { text: required(&a.text, "text")? })
+        }
+        "callback" => {
+            let message = "kind `callback` needs a message id; a `button` step presses its answer's button".to_owned();
             Err(fail(&a.kind.span(), &field("kind"), message))
         }
         other => {
