@@ -59,15 +59,20 @@ fn timeseries_rows() {
 #[test]
 fn timeseries_with_error_categories() {
     let header = charts::series::HEADER;
-    let text = format!("{header}\n1,hold,5,10,8,3,1,2,3,40,50,1,2,0,0,0\n");
+    let text = format!("{header}\n1,hold,5,10,8,3,1,2,3,40,50,1,2,0,0,0,4\n");
     let parsed = Timeseries::from_csv(&text).unwrap().rows;
-    let kinds = charts::series::ErrorKinds { timeout: 1, bot_api_error: 2, ..Default::default() };
+    let kinds = charts::series::ErrorKinds { timeout: 1, bot_api_error: 2, wrong_answer: 4, ..Default::default() };
     assert_eq!(parsed[0].errors_by, Some(kinds));
     check(
-        rows(&format!("{header}\n1,hold,5,10,8,3,1,2,3,40,50,1,x,0,0,0\n")),
+        rows(&format!("{header}\n1,hold,5,10,8,3,1,2,3,40,50,1,x,0,0,0,0\n")),
         Expect::Fails(2, "`bot_api_error` is not a count"),
     );
-    check(rows(&format!("{header}\n1,hold,5,10,8,3,1,2,3,40,50\n")), Expect::Fails(2, "expected 16 fields, found 11"));
+    check(rows(&format!("{header}\n1,hold,5,10,8,3,1,2,3,40,50\n")), Expect::Fails(2, "expected 17 fields, found 11"));
+    // A run written before answers were checked has no wrong_answer column: it reads as 0.
+    let before = format!("{}\n1,hold,5,10,8,3,1,2,3,40,50,1,2,0,0,0\n", charts::series::HEADER_V2);
+    let parsed = Timeseries::from_csv(&before).unwrap().rows;
+    let kinds = charts::series::ErrorKinds { timeout: 1, bot_api_error: 2, ..Default::default() };
+    assert_eq!(parsed[0].errors_by, Some(kinds));
 }
 
 #[test]
