@@ -49,7 +49,7 @@ fn write_run(root: &Path, name: &str, summary: &str, meta: Option<&Value>) -> Pa
     }
     let mut csv = String::from(charts::series::HEADER);
     for t in 1..=5 {
-        csv.push_str(&format!("\n{t},hold,10,1000,999,1,20.000,100.000,150.000,{}.000,45.000,1,0,0,0,0", 40 + t));
+        csv.push_str(&format!("\n{t},hold,10,1000,999,1,20.000,100.000,150.000,{}.000,45.000,1,0,0,0,0,0", 40 + t));
     }
     std::fs::write(dir.join("timeseries.csv"), csv + "\n").unwrap();
     dir
