@@ -210,7 +210,8 @@ impl Scenario {
 }
 
 fn located(path: &Path, text: &str, span: &Range<usize>, field: String, message: String) -> Error {
-    let (line, column) = file::line_col(text, span.start);
+    let at = file::key_within(text, span, &field).unwrap_or(span.start);
+    let (line, column) = file::line_col(text, at);
     Error::Scenario { path: path.into(), line, column, field, message }
 }
 

@@ -187,6 +187,26 @@ pub(super) struct BotApiFault {
     pub duration: Spanned<String>,
 }
 
+/// Where the last key of `field` (`size` of `actions[1].size`) is assigned in the table whose span starts at
+/// `span` (an array-of-tables entry's span is its header alone): errors about keys the raw shape keeps without
+/// spans (the mock's kinds' keys) point at their own line this way.
+pub(super) fn key_within(source: &str, span: &Range<usize>, field: &str) -> Option<usize> {
+    let key = field.rsplit('.').next().filter(|k| !k.is_empty() && !k.contains('['))?;
+    let region = source.get(span.start..)?;
+    let mut offset = span.start;
+    for (i, line) in region.split_inclusive('\n').enumerate() {
+        let trimmed = line.trim_start();
+        if i > 0 && trimmed.starts_with('[') {
+            return None;
+        }
+        if trimmed.strip_prefix(key).is_some_and(|rest| rest.trim_start().starts_with('=')) {
+            return Some(offset + line.len() - trimmed.len());
+        }
+        offset += line.len();
+    }
+    None
+}
+
 /// 1-based line and column of a byte offset.
 pub(super) fn line_col(source: &str, offset: usize) -> (usize, usize) {
     let before = &source[..offset.min(source.len())];

@@ -359,6 +359,12 @@ fn strings_of(value: &serde_json::Value) -> Vec<String> {
     }
 }
 
+/// A mock kind from its table, or serde's complaint about it (`unknown variant` read as `unknown kind`).
+fn mock_kind(table: toml::Table) -> Result<mock_telegram::control::Action, String> {
+    <mock_telegram::control::Action as serde::Deserialize>::deserialize(toml::Value::Table(table))
+        .map_err(|error| error.message().replace("unknown variant", "unknown kind"))
+}
+
 /// One step's action: its kind decides which keys it needs and which it refuses.
 fn build_action(prefix: &str, spanned: &Spanned<file::Action>, fail: Fail<'_>) -> Result<Action, Error> {
     let a = spanned.get_ref();
@@ -426,8 +432,7 @@ fn build_action(prefix: &str, spanned: &Spanned<file::Action>, fail: Fail<'_>) -
             if let Some(text) = &a.text {
                 table.insert("text".into(), text.get_ref().clone().into());
             }
-            let user = <mock_telegram::control::Action as serde::Deserialize>::deserialize(toml::Value::Table(table))
-                .map_err(|error| error.message().replace("unknown variant", "unknown kind"));
+            let user = mock_kind(table.clone());
             if let Err(message) = user.as_ref().map_err(String::as_str) {
                 if message.starts_with("unknown kind") {
                     return Err(fail(&a.kind.span(), &field("kind"), message.to_owned()));
@@ -436,7 +441,18 @@ fn build_action(prefix: &str, spanned: &Spanned<file::Action>, fail: Fail<'_>) -
             refuse(&a.command, "command")?;
             refuse(&a.args, "args")?;
             refuse(&a.data, "data")?;
-            user.map(Action::User).map_err(|message| fail(&spanned.span(), prefix, message))
+            user.map(Action::User).map_err(|message| {
+                // The raw shape keeps these keys without spans: the key that alone fails names the line.
+                let alone = |key: &String| {
+                    let probe =
+                        toml::Table::from_iter([("kind".to_owned(), other.into()), (key.clone(), table[key].clone())]);
+                    mock_kind(probe).is_err_and(|m| !m.starts_with("missing field"))
+                };
+                match table.keys().filter(|k| *k != "kind").find(|k| alone(k)) {
+                    Some(key) => fail(&spanned.span(), &field(key), message),
+                    None => fail(&spanned.span(), prefix, message),
+                }
+            })
         }
     }
 }

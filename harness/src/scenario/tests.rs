@@ -150,11 +150,11 @@ fn every_kind_of_the_mock_is_an_action_and_checked_as_the_mock_checks_it() {
     assert!(s.mix.entries[2].1.steps[0].action.needs_group());
 
     let photo = |line: &str| good_with("kind = \"menu\"\ncommand = \"menu\"", &format!("kind = \"photo\"\n{line}"));
-    check_error(&photo("sise = \"1KB\""), 29, "actions[2]", "unknown field `sise`");
-    check_error(&photo("size = \"2GB\""), 29, "actions[2]", "unknown unit");
+    check_error(&photo("sise = \"1KB\""), 31, "actions[2].sise", "unknown field `sise`");
+    check_error(&photo("size = \"2GB\""), 31, "actions[2].size", "unknown unit");
     check_error(&photo("command = \"x\""), 31, "actions[2].command", "does not apply");
     check_error(&good_with("kind = \"menu\"", "kind = \"callback\""), 30, "actions[2].kind", "a `button` step");
-    check_error(&good_with("text = \"hello\"", "text = \"hello\"\nsize = 3"), 19, "actions[0].size", "does not apply");
+    check_error(&good_with("text = \"hello\"", "text = \"hello\"\nsize = 3"), 23, "actions[0].size", "does not apply");
     let joins = good_with("group_share = 0.2", "group_share = 0.0")
         .replace("kind = \"menu\"\ncommand = \"menu\"", "kind = \"join\"");
     check_error(&joins, 30, "actions[2].kind", "group_share above 0");
