@@ -120,17 +120,23 @@ pub struct Media {
 }
 
 fn size<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<u64>, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum Size {
-        Bytes(u64),
-        Text(String),
+    struct Size;
+    impl serde::de::Visitor<'_> for Size {
+        type Value = u64;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a size like \"200KB\" or a number of bytes")
+        }
+        fn visit_u64<E: serde::de::Error>(self, bytes: u64) -> Result<u64, E> {
+            crate::files::parse_size(&bytes.to_string()).map_err(E::custom)
+        }
+        fn visit_i64<E: serde::de::Error>(self, bytes: i64) -> Result<u64, E> {
+            crate::files::parse_size(&bytes.to_string()).map_err(E::custom)
+        }
+        fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<u64, E> {
+            crate::files::parse_size(text).map_err(E::custom)
+        }
     }
-    let text = match Size::deserialize(deserializer)? {
-        Size::Bytes(bytes) => bytes.to_string(),
-        Size::Text(text) => text,
-    };
-    crate::files::parse_size(&text).map(Some).map_err(serde::de::Error::custom)
+    deserializer.deserialize_any(Size).map(Some)
 }
 
 impl Action {
