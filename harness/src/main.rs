@@ -354,8 +354,18 @@ fn supervise(job: harness::supervise::Supervised) -> ExitCode {
 }
 
 /// The multi-threaded runtime `run` and `capacity` drive the load on; `None` (said on stderr) if it cannot start.
+///
+/// It has half the machine's cores as worker threads (one on two cores), unless `TOKIO_WORKER_THREADS` says
+/// otherwise: the bot under test runs beside tgload and needs the others. On the 2-core machine one worker costs
+/// 28 % less CPU per action than two at 1,000 actions/s and halves the latency tgload adds at 3,000
+/// (`harness/BENCHMARKS.md`): two workers hand every wake-up to each other.
 fn runtime() -> Option<tokio::runtime::Runtime> {
-    match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    if std::env::var_os("TOKIO_WORKER_THREADS").is_none() {
+        let cores = std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get);
+        builder.worker_threads((cores / 2).max(1));
+    }
+    match builder.enable_all().build() {
         Ok(runtime) => Some(runtime),
         Err(e) => {
             eprintln!("tgload: cannot start the async runtime: {e}");
