@@ -136,16 +136,18 @@ pub struct Degradation {
     pub bucket_s: u64,
 }
 
-/// A metric: its name, whether higher is worse, and its value in a bucket.
-type Metric = (&'static str, bool, fn(&Bucket) -> Option<f64>);
+/// A metric: its name, whether higher is worse, its value in a bucket, and its noise floor (an absolute change
+/// smaller than this is no degradation, whatever its relative size: `compare`'s floors).
+type Metric = (&'static str, bool, fn(&Bucket) -> Option<f64>, f64);
 
 /// Judges every metric on `buckets` of `bucket_s` seconds each, in order from the load's start.
 pub fn judge(bucket_s: u64, buckets: &[Bucket], budget_pct: f64) -> Vec<Degradation> {
+    use crate::compare::{LATENCY_FLOOR_MS, THROUGHPUT_FLOOR_PER_S};
     let metrics: [Metric; 4] = [
-        ("p95", true, |b| Some(b.p95_ms)),
-        ("p99", true, |b| Some(b.p99_ms)),
-        ("goodput", false, |b| Some(b.goodput_per_s)),
-        ("cpu_per_action", true, |b| b.cpu_ms_per_action),
+        ("p95", true, |b| Some(b.p95_ms), LATENCY_FLOOR_MS),
+        ("p99", true, |b| Some(b.p99_ms), LATENCY_FLOOR_MS),
+        ("goodput", false, |b| Some(b.goodput_per_s), THROUGHPUT_FLOOR_PER_S),
+        ("cpu_per_action", true, |b| b.cpu_ms_per_action, 0.0),
     ];
     // MSER would cut half of a series that trends all along, which is what a degrading bot's is: the warm-up is
     // at most a fifth of the run, and at least one bucket.
@@ -155,7 +157,7 @@ pub fn judge(bucket_s: u64, buckets: &[Bucket], budget_pct: f64) -> Vec<Degradat
     let part = (kept.len() / 3).min((MAX_PART_S / bucket_s.max(1)) as usize);
     metrics
         .iter()
-        .map(|&(metric, higher_is_worse, value)| {
+        .map(|&(metric, higher_is_worse, value, floor)| {
             let none = Degradation {
                 metric,
                 early: None,
@@ -178,9 +180,12 @@ pub fn judge(bucket_s: u64, buckets: &[Bucket], budget_pct: f64) -> Vec<Degradat
             let [low, high] = bootstrap_ci(&early, &late);
             // The change in the worse direction, and its interval.
             let (worse_low, worse_high) = if higher_is_worse { (low, high) } else { (-high, -low) };
-            let verdict = if worse_low > budget_pct {
+            // On a small base the floor is the larger bar: p99 from 3.0 to 3.5 ms is +17 %, and noise.
+            let base = mean(&early).abs();
+            let bar = if base > 0.0 { budget_pct.max(100.0 * floor / base) } else { budget_pct };
+            let verdict = if worse_low > bar {
                 Verdict::Degraded
-            } else if worse_high < budget_pct {
+            } else if worse_high < bar {
                 Verdict::NotDegraded
             } else {
                 Verdict::Inconclusive
@@ -266,6 +271,17 @@ mod tests {
         // A 6 % rise (just past the budget) in noise of ±25 %: the interval straddles the budget.
         let noisy = judge(10, &buckets(30, |i| if i % 2 == 0 { 16.0 } else { 24.0 } * (1.0 + 0.003 * i as f64)), 5.0);
         assert_eq!(verdict(&noisy, "p95"), Verdict::Inconclusive, "{noisy:?}");
+    }
+
+    #[test]
+    fn a_rise_under_the_latency_floor_is_no_degradation() {
+        // 2.0 → 2.3 ms at p95 (3.0 → 3.5 at p99) is +15 %, past the budget, but a fraction of a millisecond:
+        // identical runs move that much.
+        let small = judge(10, &buckets(30, |i| 2.0 + 0.01 * i as f64), DEFAULT_BUDGET_PCT);
+        assert_ne!(verdict(&small, "p95"), Verdict::Degraded, "{small:?}");
+        assert_ne!(verdict(&small, "p99"), Verdict::Degraded, "{small:?}");
+        let large = judge(10, &buckets(30, |i| 2.0 + 0.5 * i as f64), DEFAULT_BUDGET_PCT);
+        assert_eq!(verdict(&large, "p95"), Verdict::Degraded, "{large:?}");
     }
 
     #[test]
