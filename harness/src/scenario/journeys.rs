@@ -432,6 +432,11 @@ fn build_action(prefix: &str, spanned: &Spanned<file::Action>, fail: Fail<'_>) -
             if let Some(text) = &a.text {
                 table.insert("text".into(), text.get_ref().clone().into());
             }
+            // toml hands a date-time over as text, which a string key would take: no key of a kind is one.
+            if let Some((key, _)) = a.rest.iter().find(|(_, v)| v.is_datetime()) {
+                let message = "invalid type: date-time, expected a string, a number or a boolean".to_owned();
+                return Err(fail(&spanned.span(), &field(key), message));
+            }
             let user = mock_kind(table.clone());
             if let Err(message) = user.as_ref().map_err(String::as_str) {
                 if message.starts_with("unknown kind") {

@@ -153,6 +153,7 @@ fn every_kind_of_the_mock_is_an_action_and_checked_as_the_mock_checks_it() {
     check_error(&photo("sise = \"1KB\""), 31, "actions[2].sise", "unknown field `sise`");
     check_error(&photo("size = \"2GB\""), 31, "actions[2].size", "unknown unit");
     check_error(&photo("command = \"x\""), 31, "actions[2].command", "does not apply");
+    check_error(&photo("caption = 1979-05-27T07:32:00Z"), 31, "actions[2].caption", "date-time");
     check_error(&good_with("kind = \"menu\"", "kind = \"callback\""), 30, "actions[2].kind", "a `button` step");
     check_error(&good_with("text = \"hello\"", "text = \"hello\"\nsize = 3"), 23, "actions[0].size", "does not apply");
     let joins = good_with("group_share = 0.2", "group_share = 0.0")
