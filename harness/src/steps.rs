@@ -5,7 +5,7 @@
 use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
 
-use crate::collector::{ActionResult, Category, ErrorCounts};
+use crate::collector::{histogram, ActionResult, Category, ErrorCounts};
 use crate::scenario::Mix;
 use crate::summary::Percentiles;
 
@@ -73,10 +73,6 @@ pub struct StepResult {
     pub wrong_answers: Vec<String>,
 }
 
-fn histogram() -> Histogram<u64> {
-    Histogram::new_with_bounds(1, 3_600_000_000, 3).expect("valid bounds")
-}
-
 impl Tally {
     pub fn new(mix: &Mix) -> Tally {
         let journeys = mix
@@ -123,9 +119,9 @@ impl Tally {
         }
         if let Some(answered) = r.outcome.answered_us() {
             step.answered += 1;
-            let _ = step.first.record(answered.saturating_sub(r.due_us).max(1));
+            step.first.saturating_record(answered.saturating_sub(r.due_us).max(1));
             if let Some(last) = r.last_us {
-                let _ = step.last.record(last.max(answered).saturating_sub(r.due_us).max(1));
+                step.last.saturating_record(last.max(answered).saturating_sub(r.due_us).max(1));
             }
         }
         if let Some(said) = &r.said {

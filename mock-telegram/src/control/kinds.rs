@@ -259,14 +259,15 @@ pub fn prepare(
         }
         other => return prepare_other(bot, chat, &from, &bot_user, other, action_id),
     };
+    // Refused before anything changes: no unblock, no message id given out.
+    if matches!(&content, Content::Text(text) if text.is_empty()) {
+        return Err(ControlError::Invalid("text must not be empty".into()));
+    }
     let before = unblock_first(chat, &from, &bot_user);
     let message_id = chat.next_message_id();
     let mut message = Message::new(message_id, from.clone(), chat.chat.clone());
     let mut bodies = Vec::new();
     match content {
-        Content::Text(text) if text.is_empty() => {
-            return Err(ControlError::Invalid("text must not be empty".into()));
-        }
         Content::Text(text) => {
             message.entities = command_entities(&text);
             message.text = Some(text);
