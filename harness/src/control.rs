@@ -150,9 +150,9 @@ impl Control {
         Ok(Control { client, base: base.trim_end_matches('/').to_string(), token: token.to_string() })
     }
 
-    /// Where synthetic users post their actions.
-    pub fn actions_url(&self) -> String {
-        format!("{}/control/bots/{}/actions", self.base, self.token)
+    /// Where synthetic users post their actions, from the mock's root.
+    pub fn actions_path(&self) -> String {
+        format!("/control/bots/{}/actions", self.token)
     }
 
     /// Registers the bot's token with the mock (a no-op if it is already known).

@@ -21,6 +21,7 @@ use crate::collector::{ActionResult, Outcome};
 use crate::control::{error_text, ActionReply, ActionRequest, Answer, WireAction};
 use crate::error::Error;
 use crate::journey::{Judged, Progress};
+use crate::link::{Link, Reply};
 use crate::scenario::{Action, Scenario, BUTTON_LABEL, UNSENT_LABEL};
 use crate::schedule::Schedule;
 use crate::steps::StepRef;
@@ -39,8 +40,9 @@ const MAX_REPICKS: usize = 3;
 
 /// State shared by every user of a run.
 pub struct Driver {
+    /// The client goose's users hold; actions go through `link`.
     client: reqwest::Client,
-    actions_url: String,
+    link: Link,
     schedule: Schedule,
     scenario: Scenario,
     /// The (negative) chat ids of the scenario's groups, in order.
@@ -104,7 +106,7 @@ impl Driver {
     #[allow(clippy::too_many_arguments)]
     pub fn new(
         client: reqwest::Client,
-        actions_url: String,
+        link: Link,
         scenario: Scenario,
         groups: Vec<i64>,
         t0: Instant,
@@ -115,7 +117,7 @@ impl Driver {
         let cursors = (0..scenario.feeds.feeds.len()).map(|_| AtomicUsize::new(0)).collect();
         Driver {
             client,
-            actions_url,
+            link,
             schedule,
             scenario,
             groups,
@@ -194,13 +196,12 @@ impl Driver {
 
     /// goose transaction: at most one action. Returns quickly once the run stops, so goose can end the user.
     async fn act(self: Arc<Self>, user: &mut GooseUser) -> TransactionResult {
-        let client = user.client.clone();
         let Some(state) = user.get_session_data_mut::<UserState>() else {
             tokio::time::sleep(Duration::from_millis(50)).await;
             return Ok(());
         };
         match state.next_due {
-            Some(due) if !self.stopped() => self.next_action(&client, state, due).await,
+            Some(due) if !self.stopped() => self.next_action(state, due).await,
             _ => self.idle(state).await,
         }
         Ok(())
@@ -220,7 +221,7 @@ impl Driver {
         }
     }
 
-    async fn next_action(&self, client: &reqwest::Client, state: &mut UserState, due: Duration) {
+    async fn next_action(&self, state: &mut UserState, due: Duration) {
         let mut stop = self.stop.clone();
         tokio::select! {
             () = self.timer.sleep_until(self.t0 + due) => {}
@@ -252,7 +253,7 @@ impl Driver {
                 said: None,
             }
         } else {
-            self.send(client, state, due_us, ready_us).await
+            self.send(state, due_us, ready_us).await
         };
         state.free_at = Instant::now().saturating_duration_since(self.t0);
         // The next step of a journey under way may have a think time of its own.
@@ -261,13 +262,13 @@ impl Driver {
         let _ = self.results.send(result).await;
     }
 
-    async fn send(&self, client: &reqwest::Client, state: &mut UserState, due_us: u64, ready_us: u64) -> ActionResult {
+    async fn send(&self, state: &mut UserState, due_us: u64, ready_us: u64) -> ActionResult {
         let wait_ms = self.scenario.answer_timeout.as_millis() as u64;
         let (chat_id, from) = (state.chat_id, state.from);
         if let Some((message_id, data)) = state.menu.take() {
             let action = WireAction::Callback { message_id, data: data.as_deref() };
             let sent_us = now_us();
-            match self.post(client, &ActionRequest { chat_id, from, action, due_us, wait_ms, collect: None }).await {
+            match self.post(&ActionRequest { chat_id, from, action, due_us, wait_ms, collect: None }).await {
                 // The mock keeps a bounded history per chat; in a busy group the menu may have left it. That
                 // is no fault of the bot: the user does something else in this slot instead.
                 Err(Failure::MessageGone) => {
@@ -302,7 +303,7 @@ impl Driver {
                 quiet_ms: step.expect.quiet.map(|q| q.as_millis() as u64),
             });
             let request = ActionRequest { chat_id, from, action: WireAction::Json(action), due_us, wait_ms, collect };
-            let posted = self.post(client, &request).await;
+            let posted = self.post(&request).await;
             // A one-step journey that cannot apply now is replaced by another pick; a longer one stops here.
             if matches!(posted, Err(Failure::NotNow(_))) && single && repicks < MAX_REPICKS {
                 repicks += 1;
@@ -389,22 +390,20 @@ impl Driver {
     }
 
     /// Posts an action and reads the whole reply (always: unread bodies would reset h2 streams).
-    async fn post(&self, client: &reqwest::Client, request: &ActionRequest<'_>) -> Result<ActionReply, Failure> {
+    async fn post(&self, request: &ActionRequest<'_>) -> Result<ActionReply, Failure> {
         let failed = |text: String| {
             self.note_failure(text);
             Failure::Other
         };
-        let response = client.post(&self.actions_url).json(request).send().await;
-        let response = response.map_err(|e| failed(format!("request failed: {e}")))?;
-        let status = response.status();
-        let body = response.bytes().await.map_err(|e| failed(format!("reading the reply failed: {e}")))?;
-        if status == reqwest::StatusCode::NOT_FOUND && matches!(request.action, WireAction::Callback { .. }) {
+        let body = serde_json::to_vec(request).map_err(|e| failed(format!("cannot write the action: {e}")))?;
+        let Reply { status, body } = self.link.post(body).await.map_err(failed)?;
+        if status == 404 && matches!(request.action, WireAction::Callback { .. }) {
             return Err(Failure::MessageGone);
         }
-        if status == reqwest::StatusCode::CONFLICT {
+        if status == 409 {
             return Err(Failure::NotNow(error_text(&body)));
         }
-        if !status.is_success() {
+        if !(200..300).contains(&status) {
             return Err(failed(format!("{status}: {}", error_text(&body))));
         }
         serde_json::from_slice(&body).map_err(|e| failed(format!("unreadable reply: {e}")))

@@ -21,6 +21,7 @@ pub mod generator;
 pub mod history;
 pub mod journey;
 pub mod leak;
+pub mod link;
 pub mod limits;
 pub mod meta;
 pub mod progress;

@@ -376,13 +376,21 @@ fn runtime() -> Option<tokio::runtime::Runtime> {
 
 /// Drives `future` on the multi-threaded runtime: `done` prints its outcome and gives the exit code; an error is
 /// printed after `name` and exits with its own code.
-fn drive<T>(
+///
+/// The future runs as a task on the runtime's workers rather than on the main thread `block_on` blocks: there,
+/// every result a user sends to the collector would wake another thread (a futex and, in a VM, an interrupt
+/// between processors).
+fn drive<T: Send + 'static>(
     name: &str,
-    future: impl std::future::Future<Output = Result<T, harness::error::Error>>,
+    future: impl std::future::Future<Output = Result<T, harness::error::Error>> + Send + 'static,
     done: impl FnOnce(T) -> u8,
 ) -> ExitCode {
     let Some(runtime) = runtime() else { return ExitCode::from(1) };
-    match runtime.block_on(future) {
+    let finished = match runtime.block_on(runtime.spawn(future)) {
+        Ok(finished) => finished,
+        Err(e) => Err(harness::error::Error::Load(format!("the run's task failed: {e}"))),
+    };
+    match finished {
         Ok(outcome) => ExitCode::from(done(outcome)),
         Err(e) => {
             eprintln!("{name}: {e}");

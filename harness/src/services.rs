@@ -1,6 +1,7 @@
 //! The services a run starts in its own process: mock-telegram on 127.0.0.1 (a free port) and the external
 //! API mock the bot calls (`bot_under_test::external_api`). They are only started and stopped here; the
-//! harness talks to the mock over its HTTP control API like any other client.
+//! harness talks to the mock through its HTTP control API like any other client (users' actions without a
+//! socket: `link`).
 
 use std::ops::Range;
 use std::sync::Arc;
@@ -45,6 +46,11 @@ impl Mock {
             let _ = stop.await;
         }));
         Ok(Mock { url: format!("http://{address}"), server, shutdown: Some(shutdown), task })
+    }
+
+    /// The mock's whole HTTP surface as a service, for requests from this process that need no socket.
+    pub fn router(&self) -> axum::Router {
+        mock_telegram::app(self.server.clone())
     }
 
     /// Ends long polls, stops accepting and waits (briefly) for the server to finish.

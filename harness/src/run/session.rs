@@ -19,6 +19,7 @@ use super::{Finished, Options};
 use crate::bot::{Bot, Launch, Program};
 use crate::collector::{ActionResult, Collector};
 use crate::control::{Control, FaultWindow};
+use crate::link::Link;
 use crate::driver::{self, now_us, Driver};
 use crate::error::Error;
 use crate::limits::TelegramLimits;
@@ -299,9 +300,9 @@ impl Session {
         let lead_in = Duration::from_secs(1) + Duration::from_micros(100 * n_users as u64);
         let client = driver::http2_client(self.scenario.answer_timeout)?;
         self.begin_load(lead_in)?;
-        let actions_url = self.control.actions_url();
-        let driver =
-            Arc::new(Driver::new(client, actions_url, self.scenario.clone(), groups, self.load.t0, results, stop));
+        let timeout = self.scenario.answer_timeout + Duration::from_secs(2);
+        let link = Link::in_process(self.mock.router(), self.control.actions_path(), timeout);
+        let driver = Arc::new(Driver::new(client, link, self.scenario.clone(), groups, self.load.t0, results, stop));
         let backstop = lead_in + self.schedule.duration() + 2 * self.scenario.answer_timeout + Duration::from_secs(30);
         let attack = driver::attack(&driver, &self.mock.url, backstop)?;
         Ok((driver, attack))
