@@ -33,6 +33,12 @@ impl Link {
         Link::InProcess { router, path, timeout }
     }
 
+    /// A mock at `url` (its actions route), over one HTTP/2 connection (h2c, prior knowledge).
+    pub fn network(url: String, timeout: Duration) -> Result<Link, String> {
+        let client = http2_client(timeout)?;
+        Ok(Link::Network { client, url })
+    }
+
     /// Posts a JSON body and reads the whole reply (always: an unread body would reset an h2 stream).
     pub async fn post(&self, body: Vec<u8>) -> Result<Reply, String> {
         match self {
@@ -67,6 +73,17 @@ impl Link {
     }
 }
 
+/// The HTTP/2 client (h2c, prior knowledge) that multiplexes every waiting user over one connection; goose's
+/// users hold it too.
+pub fn http2_client(timeout: Duration) -> Result<reqwest::Client, String> {
+    reqwest::Client::builder()
+        .http2_prior_knowledge()
+        .tcp_nodelay(true)
+        .timeout(timeout)
+        .build()
+        .map_err(|e| format!("cannot build the http/2 client: {e}"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -74,11 +91,25 @@ mod tests {
 
     #[tokio::test]
     async fn an_in_process_post_reaches_the_route_and_brings_back_status_and_body() {
-        let router = axum::Router::new().route("/echo", post(|body: Bytes| async move { (axum::http::StatusCode::CONFLICT, body) }));
+        let router = axum::Router::new()
+            .route("/echo", post(|body: Bytes| async move { (axum::http::StatusCode::CONFLICT, body) }));
         let link = Link::in_process(router, "/echo".into(), Duration::from_secs(1));
         let reply = link.post(br#"{"a":1}"#.to_vec()).await.unwrap();
         assert_eq!((reply.status, &reply.body[..]), (409, &br#"{"a":1}"#[..]));
         let missing = Link::in_process(axum::Router::new(), "/nowhere".into(), Duration::from_secs(1));
         assert_eq!(missing.post(Vec::new()).await.unwrap().status, 404);
+    }
+
+    /// The same route, served on a socket, over HTTP/2: the same reply.
+    #[tokio::test]
+    async fn a_network_post_brings_back_the_same_reply() {
+        let router = axum::Router::new()
+            .route("/echo", post(|body: Bytes| async move { (axum::http::StatusCode::CONFLICT, body) }));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/echo", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, router).await });
+        let link = Link::network(url, Duration::from_secs(5)).unwrap();
+        let reply = link.post(br#"{"a":1}"#.to_vec()).await.unwrap();
+        assert_eq!((reply.status, &reply.body[..]), (409, &br#"{"a":1}"#[..]));
     }
 }

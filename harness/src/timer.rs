@@ -78,7 +78,8 @@ impl Shared {
     /// expiration would disarm it, so a deadline already past fires in a nanosecond.
     fn arm(&self, pending: &mut Pending, at: Instant) {
         let wait = at.saturating_duration_since(Instant::now()).max(Duration::from_nanos(1));
-        let armed = self.fd.get_ref().0.set(Expiration::OneShot(TimeSpec::from_duration(wait)), TimerSetTimeFlags::empty());
+        let armed =
+            self.fd.get_ref().0.set(Expiration::OneShot(TimeSpec::from_duration(wait)), TimerSetTimeFlags::empty());
         pending.armed = armed.is_ok().then_some(at);
     }
 
@@ -227,7 +228,10 @@ mod tests {
         tokio::task::yield_now().await;
         timer.sleep_until(start + Duration::from_millis(5)).await;
         let woke_after = start.elapsed();
-        assert!(woke_after < Duration::from_millis(400), "the earlier deadline waited for the later one: {woke_after:?}");
+        assert!(
+            woke_after < Duration::from_millis(400),
+            "the earlier deadline waited for the later one: {woke_after:?}"
+        );
         late.abort();
     }
 }

@@ -19,10 +19,10 @@ use super::{Finished, Options};
 use crate::bot::{Bot, Launch, Program};
 use crate::collector::{ActionResult, Collector};
 use crate::control::{Control, FaultWindow};
-use crate::link::Link;
 use crate::driver::{self, now_us, Driver};
 use crate::error::Error;
 use crate::limits::TelegramLimits;
+use crate::link::Link;
 use crate::progress::{self, Progress};
 use crate::recovery;
 use crate::rundir::RunDir;
@@ -298,9 +298,9 @@ impl Session {
     ) -> Result<(Arc<Driver>, goose::GooseAttack), Error> {
         let n_users = self.schedule.peak_users();
         let lead_in = Duration::from_secs(1) + Duration::from_micros(100 * n_users as u64);
-        let client = driver::http2_client(self.scenario.answer_timeout)?;
-        self.begin_load(lead_in)?;
         let timeout = self.scenario.answer_timeout + Duration::from_secs(2);
+        let client = crate::link::http2_client(timeout).map_err(Error::Load)?;
+        self.begin_load(lead_in)?;
         let link = Link::in_process(self.mock.router(), self.control.actions_path(), timeout);
         let driver = Arc::new(Driver::new(client, link, self.scenario.clone(), groups, self.load.t0, results, stop));
         let backstop = lead_in + self.schedule.duration() + 2 * self.scenario.answer_timeout + Duration::from_secs(30);
