@@ -1,78 +1,74 @@
 //! `cargo xtask bench cpu`: tgload's own CPU per answered action (goose, the mock and the harness in its one
 //! process, from the `generator.cpu_pct` it samples of itself in `/proc`) at 10, 1,000 and 3,000 actions/s of the
-//! echo benchmark, beside a unit measured in the same session: the CPU a bare axum server spends per JSON request,
-//! so that the figure carries over to other machines as a ratio.
+//! echo benchmark, beside a unit measured in the same session: the CPU a bare axum server spends per JSON request
+//! when wrk keeps it busy (issue 13's definition), so that the figure carries over to other machines as a ratio.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
+use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 
 /// The offered rates, and how long the unit's load runs.
 pub const RATES: [u32; 3] = [10, 1000, 3000];
 const UNIT_SECONDS: u64 = 5;
-const UNIT_CONNECTIONS: usize = 8;
+/// wrk's connections: enough that the server is never idle.
+const UNIT_CONNECTIONS: usize = 64;
 /// The JSON body every unit request carries, about the size of a control API action.
 const BODY: &str =
     r#"{"chat_id":1000001,"from":1000001,"action":{"kind":"text","text":"hello there"},"due_us":1,"wait_ms":10000}"#;
 
 /// CPU microseconds a bare axum server (`xtask axum-unit`, its own process) spends per JSON request it parses and
-/// answers, under `UNIT_CONNECTIONS` keep-alive connections for `UNIT_SECONDS`; and the requests per second.
-pub fn axum_unit(xtask: &Path) -> Result<(f64, f64)> {
+/// answers while wrk (one thread, `UNIT_CONNECTIONS` keep-alive connections) posts `BODY` for `UNIT_SECONDS`;
+/// and the requests per second. `script` is where wrk's request script is written.
+pub fn axum_unit(xtask: &Path, script: &Path) -> Result<(f64, f64)> {
+    let wrk = wrk()?;
+    let lua =
+        format!("wrk.method = \"POST\"\nwrk.body = '{BODY}'\nwrk.headers[\"Content-Type\"] = \"application/json\"\n");
+    std::fs::write(script, lua).with_context(|| format!("write {}", script.display()))?;
     let mut server =
         Command::new(xtask).arg("axum-unit").stdout(Stdio::piped()).spawn().context("start the axum unit server")?;
     let mut port = String::new();
     BufReader::new(server.stdout.take().context("no stdout")?).read_line(&mut port)?;
     let port: u16 = port.trim().parse().context("the unit server printed no port")?;
     let cpu_before = process_cpu_s(server.id())?;
-    let deadline = Instant::now() + Duration::from_secs(UNIT_SECONDS);
-    let started = Instant::now();
-    let workers: Vec<_> = (0..UNIT_CONNECTIONS).map(|_| std::thread::spawn(move || hammer(port, deadline))).collect();
-    let mut requests = 0_u64;
-    for worker in workers {
-        requests += worker.join().map_err(|_| anyhow::anyhow!("a unit client panicked"))??;
-    }
-    let elapsed = started.elapsed().as_secs_f64();
+    let output = Command::new(wrk)
+        .args(["-t1", &format!("-c{UNIT_CONNECTIONS}"), &format!("-d{UNIT_SECONDS}s"), "-s"])
+        .arg(script)
+        .arg(format!("http://127.0.0.1:{port}/echo"))
+        .output()
+        .context("run wrk");
     let cpu = process_cpu_s(server.id())? - cpu_before;
     let _ = server.kill();
     let _ = server.wait();
-    if requests == 0 {
-        bail!("the axum unit server answered nothing");
+    let text = String::from_utf8_lossy(&output?.stdout).into_owned();
+    let requests = wrk_figure(&text, "requests in").context("wrk printed no request count")?;
+    let rate = wrk_figure(&text, "Requests/sec:").context("wrk printed no rate")?;
+    if requests == 0.0 {
+        bail!("the axum unit server answered nothing:\n{text}");
     }
-    Ok((cpu * 1e6 / requests as f64, requests as f64 / elapsed))
+    Ok((cpu * 1e6 / requests, rate))
 }
 
-/// One keep-alive connection posting `BODY` until `deadline`; returns how many answers it read.
-fn hammer(port: u16, deadline: Instant) -> Result<u64> {
-    let mut stream = TcpStream::connect(("127.0.0.1", port))?;
-    stream.set_nodelay(true)?;
-    let request = format!(
-        "POST /echo HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{BODY}",
-        BODY.len()
-    );
-    let mut reader = BufReader::new(stream.try_clone()?);
-    let mut n = 0;
-    while Instant::now() < deadline {
-        stream.write_all(request.as_bytes())?;
-        let mut length = 0;
-        loop {
-            let mut line = String::new();
-            reader.read_line(&mut line)?;
-            if line == "\r\n" || line.is_empty() {
-                break;
-            }
-            if let Some(value) = line.to_ascii_lowercase().strip_prefix("content-length:") {
-                length = value.trim().parse()?;
-            }
-        }
-        let mut body = vec![0; length];
-        reader.read_exact(&mut body)?;
-        n += 1;
+/// wrk on the PATH, installed from Debian's packages if it is missing (as root, which the benchmarks run as).
+fn wrk() -> Result<&'static str> {
+    let found = || Command::new("wrk").arg("--version").output().is_ok();
+    if !found() {
+        eprintln!("xtask: installing wrk (apt-get) for the unit");
+        let _ = Command::new("apt-get").args(["install", "-y", "wrk"]).status();
     }
-    Ok(n)
+    if !found() {
+        bail!("the unit needs wrk: `apt-get install wrk`");
+    }
+    Ok("wrk")
+}
+
+/// The number on the line of wrk's report that holds `label`: first on the line ("705366 requests in 5.00s") or
+/// after the label ("Requests/sec: 141073.20").
+fn wrk_figure(report: &str, label: &str) -> Option<f64> {
+    let line = report.lines().find(|line| line.contains(label))?;
+    let after = line.split_once(label).map(|(before, after)| if before.trim().is_empty() { after } else { before })?;
+    after.split_whitespace().next()?.parse().ok()
 }
 
 /// A process's user + system CPU so far, in seconds (`/proc/<pid>/stat`, clock ticks of 1/100 s).
@@ -100,4 +96,18 @@ pub fn serve_unit() -> Result<()> {
         axum::serve(listener, app).await?;
         Ok(())
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wrk_figures_are_read_from_its_report() {
+        let report = "Running 5s test @ http://127.0.0.1:1/echo\n  1 threads and 64 connections\n  \
+                      705366 requests in 5.00s, 101.58MB read\nRequests/sec: 141073.20\nTransfer/sec:     20.32MB\n";
+        assert_eq!(wrk_figure(report, "requests in"), Some(705366.0));
+        assert_eq!(wrk_figure(report, "Requests/sec:"), Some(141073.2));
+        assert_eq!(wrk_figure(report, "Latency"), None);
+    }
 }

@@ -21,7 +21,7 @@ const USAGE: &str =
             default 4000 5000 6000 7000)
   overhead  the harness's own latency against the mock's in-process timing (harness/benches/overhead.toml)
   cpu       tgload's CPU per answered action at 10, 1,000 and 3,000 actions/s of the echo benchmark, against a bare
-            axum server's CPU per JSON request measured in the same session (the unit)
+            axum server's CPU per JSON request under wrk measured in the same session (the unit), then `users`
   soak      the endurance mix (scenarios/endurance-72h.toml) for MINUTES (default 30): tgload's RSS every 10 s and
             its Theil-Sen slope after a warm-up (goal: under 1 MB per hour); not part of `all`
   compare   SESSIONS (default 20) A/A `tgload ab` sessions of the bundled bot, and as many against a candidate 20 %
@@ -112,8 +112,8 @@ impl Bench {
         Ok(Bench { root: root.to_path_buf(), out })
     }
 
+    /// Everything but the soak and the compare calibration; `cpu` runs the 10k users too.
     fn all(&self) -> Result<()> {
-        self.users()?;
         self.echo(&DEFAULT_RATES)?;
         self.overhead()?;
         self.cpu()
@@ -121,12 +121,12 @@ impl Bench {
 
     fn cpu(&self) -> Result<()> {
         let xtask = std::env::current_exe().context("locate xtask")?;
-        let (unit_us, unit_rate) = cpu::axum_unit(&xtask)?;
+        let (unit_us, unit_rate) = cpu::axum_unit(&xtask, &self.out.join("unit.lua"))?;
         let scenario = self.root.join("harness/benches/echo.toml");
         let mut table = Table::new(
             &format!(
-                "tgload's CPU per answered action (echo, open pacing, 2,000 users, 20 s; the unit: a bare axum server, \
-                 {unit_us:.1} µs of CPU per JSON request at {unit_rate:.0} requests/s), on {}",
+                "tgload's CPU per answered action (echo, open pacing, 2,000 users, 20 s; the unit: a bare axum server \
+                 under wrk, {unit_us:.1} µs of CPU per JSON request at {unit_rate:.0} requests/s), on {}",
                 cpu_model()
             ),
             &[
@@ -158,7 +158,9 @@ impl Bench {
                 num(&s, "/generator/late_p99_ms", 2, " ms"),
             ]);
         }
-        self.record(&table)
+        self.record(&table)?;
+        // Issue 13's third goal: the 10k users' peak RSS and send lateness, on the same machine.
+        self.users()
     }
 
     fn users(&self) -> Result<()> {
@@ -166,7 +168,20 @@ impl Bench {
         let s = &m.summary;
         let mut table = Table::new(
             &format!("10,000 users, 1-3 s think time, full mix (scenarios/load-10k.toml), on {}", cpu_model()),
-            &["sent", "answered", "errors", "answered/s", "e2e p50", "p95", "p99", "tgload peak RSS", "open files"],
+            &[
+                "sent",
+                "answered",
+                "errors",
+                "answered/s",
+                "e2e p50",
+                "p95",
+                "p99",
+                "send lateness p99",
+                "tgload CPU",
+                "bot CPU",
+                "tgload peak RSS",
+                "open files",
+            ],
         );
         table.row(vec![
             int(s, "/actions/sent"),
@@ -176,6 +191,9 @@ impl Bench {
             num(s, "/latency_ms/p50", 1, " ms"),
             num(s, "/latency_ms/p95", 1, " ms"),
             num(s, "/latency_ms/p99", 1, " ms"),
+            num(s, "/generator/late_p99_ms", 2, " ms"),
+            num(s, "/generator/cpu_pct", 0, " %"),
+            num(s, "/bot/cpu_mean_pct", 0, " %"),
             format!("{:.0} MiB ({:.0} MB)", m.peak_rss_mib, m.peak_rss_mib * 1.048_576),
             m.peak_open_files.to_string(),
         ]);
