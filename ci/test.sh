@@ -8,6 +8,16 @@ if ! cargo nextest --version >/dev/null 2>&1; then
     echo "test: installing cargo-nextest" >&2
     cargo install cargo-nextest --locked
 fi
+# The HTML report's browser test opens report.html in headless Chromium (Debian's `chromium`): installed here when
+# missing and apt is at hand; if it cannot be, that test says it is skipped and the rest runs.
+if ! command -v chromium >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then
+    echo "test: installing chromium" >&2
+    sudo=()
+    if [[ "$(id -u)" -ne 0 ]]; then sudo=(sudo -n); fi
+    { "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium \
+        || { "${sudo[@]}" apt-get update -qq && "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }; } >&2 \
+        || echo "test: chromium could not be installed; the report.html browser test will be skipped" >&2
+fi
 if [[ -f ci/setup-compat.sh ]]; then
     bash ci/setup-compat.sh
 fi

@@ -10,6 +10,7 @@ use serde_json::Value;
 use crate::error::json_reason;
 use crate::events::{self, Event};
 use crate::hlog::{self, Latency};
+use crate::resources::{self, Resources};
 use crate::series::{self, Timeseries};
 use crate::Error;
 
@@ -28,6 +29,10 @@ pub struct Run {
     pub timeseries: Timeseries,
     pub events: Vec<Event>,
     pub latency: Latency,
+    /// The bot's and the harness's memory and CPU samples.
+    pub resources: Resources,
+    /// `summary.json` as written, for the HTML report's verdict and figures; `None` before it exists.
+    pub summary: Option<Value>,
 }
 
 impl Run {
@@ -77,6 +82,10 @@ impl Run {
             Some(text) => Event::from_jsonl(&text).map_err(parse_in_dir)?,
             None => Vec::new(),
         };
+        let resources = match read_optional(dir, resources::FILE)? {
+            Some(text) => Resources::from_csv(&text).map_err(parse_in_dir)?,
+            None => Resources::default(),
+        };
         let mut latency = Latency::default();
         for part in hlog::parts(dir) {
             let name = part.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
@@ -93,6 +102,8 @@ impl Run {
             timeseries,
             events,
             latency,
+            resources,
+            summary,
         })
     }
 

@@ -115,7 +115,7 @@ fn apply_overrides(mut scenario: Scenario, options: &Options) -> Result<Scenario
     Ok(scenario)
 }
 
-/// Renders the charts of a finished run directory; a failure is reported, never fatal.
-pub fn render_charts(dir: &Path) -> Result<Vec<PathBuf>, String> {
-    charts::render_run(dir).map_err(|e| e.to_string())
+/// Renders the charts of a finished run directory, loaded from `dir`; a failure is reported, never fatal.
+pub fn render_charts(run: &charts::Run, dir: &Path) -> Result<Vec<PathBuf>, String> {
+    charts::render_loaded(run, dir).map_err(|e| e.to_string())
 }

@@ -18,7 +18,7 @@ use crate::error::Error;
 use crate::sampler::Usage;
 
 pub const TIMESERIES_HEADER: &str = charts::series::HEADER;
-pub const RESOURCES_HEADER: &str = "t_s,bot_rss_mb,bot_cpu_pct,harness_rss_mb,harness_cpu_pct";
+pub const RESOURCES_HEADER: &str = charts::resources::HEADER;
 /// Seconds of latency intervals in one file of the log.
 const LATENCY_PART_S: u64 = 3600;
 

@@ -1,5 +1,5 @@
 //! The I/O around a comparison: reads both sides (a run directory, or a repeats directory's `r1/` ... `rN/`), each
-//! run's steady seconds from its latency log, writes `compare.md` and `compare.json` (each to
+//! run's steady seconds from its latency log, writes `compare.md`, `compare.json` and `compare.html` (each to
 //! `*.tmp`, then renamed) and renders the comparison charts into the out directory. It decides nothing; the
 //! verdicts come from `compare::compare`. A run directory that cannot be read is bad input (`Error::Usage`), an
 //! out directory that cannot be written an I/O error; a chart that cannot be drawn is only noted.
@@ -68,13 +68,19 @@ pub fn run(options: &Options) -> Result<Outcome, Error> {
     let title =
         format!("Shifts, candidate against base ({} vs {} runs)", comparison.base.runs, comparison.candidate.runs);
     let threshold_pct = comparison.threshold.fraction() * 100.0;
-    let charts: Charts = charts::render_comparison(&options.base, &options.candidate, &out)
+    // The charts and compare.html read both sides' files once, between them.
+    let runs = charts::Run::load(&options.base).and_then(|base| Ok((base, charts::Run::load(&options.candidate)?)));
+    let charts: Charts = runs
+        .as_ref()
+        .map_err(|e| e.to_string())
+        .and_then(|(base, candidate)| {
+            charts::render_comparison_loaded(base, candidate, &out).map_err(|e| e.to_string())
+        })
         .and_then(|mut paths| {
-            paths.extend(charts::render_shifts(&title, threshold_pct, &shifts, &out)?);
+            paths.extend(charts::render_shifts(&title, threshold_pct, &shifts, &out).map_err(|e| e.to_string())?);
             Ok(paths)
         })
-        .map(|paths| paths.iter().filter_map(|p| p.file_name()).map(|n| n.to_string_lossy().into_owned()).collect())
-        .map_err(|e| e.to_string());
+        .map(|paths| paths.iter().filter_map(|p| p.file_name()).map(|n| n.to_string_lossy().into_owned()).collect());
     let markdown = markdown(&comparison, &charts);
     let document = Document {
         comparison: &comparison,
@@ -84,6 +90,11 @@ pub fn run(options: &Options) -> Result<Outcome, Error> {
     let json = serde_json::to_string_pretty(&document).unwrap_or_default();
     write_atomic(&out.join("compare.json"), format!("{json}\n").as_bytes())?;
     write_atomic(&out.join("compare.md"), markdown.as_bytes())?;
+    // Sides whose files do not parse still get a page: the verdicts and the tables, without charts.
+    let (base, candidate) = runs.unwrap_or_default();
+    let document = serde_json::to_value(&document).unwrap_or_default();
+    charts::write_compare_page(&base, &candidate, &document, &markdown, &out)
+        .map_err(|e| Error::Io { context: "compare.html".into(), source: std::io::Error::other(e.to_string()) })?;
     Ok(Outcome { comparison, markdown, out })
 }
 

@@ -14,8 +14,8 @@ use crate::rundir::{write_atomic, RunDir};
 use crate::scenario::Fault;
 use crate::summary::{self, Calls, ExternalCalls, Inputs, Notes, Status, Summary};
 
-/// Writes `summary.json` and `report.md` into the run directory `dir`, renders the charts, and links them from
-/// the report.
+/// Writes `summary.json` and `report.md` into the run directory `dir`, renders the charts, links them from
+/// the report, and writes `report.html` (the verdict, the charts to hover and zoom, the report's tables).
 pub(crate) fn complete_directory(dir: &Path, summary: &Summary, mut notes: Notes) -> Result<Finished, Error> {
     let write = |name: &str, contents: &[u8]| write_atomic(&dir.join(name), contents);
     let json = serde_json::to_string_pretty(summary).unwrap_or_default();
@@ -25,7 +25,9 @@ pub(crate) fn complete_directory(dir: &Path, summary: &Summary, mut notes: Notes
         write("mock-stats.json", &serde_json::to_vec_pretty(stats).unwrap_or_default())?;
     }
     write("report.md", summary::report(summary, &notes).as_bytes())?;
-    match super::render_charts(dir) {
+    // The charts and the page read the run's files once, between them.
+    let run = charts::Run::load(dir).map_err(|e| e.to_string());
+    match run.as_ref().map_err(Clone::clone).and_then(|run| super::render_charts(run, dir)) {
         Ok(paths) => {
             notes.charts = paths
                 .iter()
@@ -35,7 +37,17 @@ pub(crate) fn complete_directory(dir: &Path, summary: &Summary, mut notes: Notes
         }
         Err(e) => notes.errors.push(format!("charts: {e}")),
     }
-    let report = summary::report(summary, &notes);
+    let mut report = summary::report(summary, &notes);
+    // A run whose files do not parse still gets its page: the verdict and the tables, without charts.
+    let run = run.unwrap_or_else(|_| charts::Run {
+        name: dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
+        summary: serde_json::to_value(summary).ok(),
+        ..charts::Run::default()
+    });
+    if let Err(e) = charts::write_run_page(&run, dir, &report) {
+        notes.errors.push(format!("report.html: {e}"));
+        report = summary::report(summary, &notes);
+    }
     write("report.md", report.as_bytes())?;
     Ok(Finished {
         dir: dir.to_path_buf(),

@@ -108,6 +108,8 @@ fn equal_runs_exit_0_and_the_comparison_is_written_beside_the_candidate() {
     let drift = json["rows"].as_array().unwrap().iter().find(|r| r["metric"] == "bot.rss_drift_mb_per_h").unwrap();
     assert_eq!((drift["base"].clone(), drift["verdict"].as_str()), (Value::Null, Some("n/a")));
     assert_eq!(json["charts_error"], Value::Null);
+    let page = std::fs::read_to_string(out.join("compare.html")).unwrap();
+    assert!(page.contains("id=\"verdict-badge\">SAME</span>"), "compare.html shows the verdict");
     for chart in ["distribution", "latency-p95", "rss", "shift"] {
         assert!(json["charts"].as_array().unwrap().iter().any(|c| c == &format!("{chart}.png")), "{json}");
         let png = std::fs::read(out.join(format!("{chart}.png"))).unwrap();

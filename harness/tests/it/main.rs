@@ -3,7 +3,8 @@
 //! (CI sets it); without it they pass at once. Runs are serialized: latency assertions must not compete with each
 //! other for two cores. `compare` runs `tgload compare` on synthetic run directories, always, and `fuzz` feeds the
 //! scenario parser arbitrary and mutated files. `conversations` walks Python framework bots (the compatibility
-//! suite's, from ci/setup-compat.sh's venv) through their state machines with `--bot-cmd`.
+//! suite's, from ci/setup-compat.sh's venv) through their state machines with `--bot-cmd`. `report_html` opens a
+//! run's `report.html` and a comparison's `compare.html` in headless Chromium.
 
 mod ab;
 mod accuracy;
@@ -13,6 +14,7 @@ mod compare;
 mod conversations;
 mod fuzz;
 mod journeys;
+mod report_html;
 mod run;
 mod survive;
 
