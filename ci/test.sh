@@ -18,6 +18,12 @@ if ! command -v chromium >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; 
         || { "${sudo[@]}" apt-get update -qq && "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }; } >&2 \
         || echo "test: chromium could not be installed; the report.html browser test will be skipped" >&2
 fi
+# The JUnit schema test validates with xmllint; without it that check is skipped (and says so).
+if ! command -v xmllint >/dev/null 2>&1; then
+    echo "test: installing xmllint (libxml2-utils)" >&2
+    { apt-get update -qq && apt-get install -y -qq libxml2-utils >/dev/null; } ||
+        echo "test: could not install xmllint; the JUnit schema check will be skipped" >&2
+fi
 if [[ -f ci/setup-compat.sh ]]; then
     bash ci/setup-compat.sh
 fi

@@ -153,7 +153,9 @@ pub struct KindTotals {
 pub struct Live {
     pub done: u64,
     pub errors: u64,
+    pub p50_ms: Option<f64>,
     pub p95_ms: Option<f64>,
+    pub p99_ms: Option<f64>,
 }
 
 pub struct Collector {
@@ -328,10 +330,13 @@ impl Collector {
     /// The results since the last call, for the progress line.
     pub fn take_live(&mut self) -> Live {
         let (done, errors, e2e) = &mut self.live;
+        let quantile = |q: f64| (!e2e.is_empty()).then(|| e2e.value_at_quantile(q) as f64 / 1e3);
         let live = Live {
             done: *done,
             errors: *errors,
-            p95_ms: (!e2e.is_empty()).then(|| e2e.value_at_quantile(0.95) as f64 / 1e3),
+            p50_ms: quantile(0.5),
+            p95_ms: quantile(0.95),
+            p99_ms: quantile(0.99),
         };
         *done = 0;
         *errors = 0;

@@ -20,6 +20,7 @@ pub use command::{run, Options, Outcome};
 pub use input::{Meta, Run, Steady, Summary};
 use likeness::{scenario_check, status_warnings};
 pub use markdown::{markdown, Charts};
+pub(crate) use markdown::{number, percent, signed, with_unit};
 
 /// The version of `compare.json`'s shape (`docs/run-directory.md`).
 pub const SCHEMA_VERSION: u32 = 2;

@@ -13,7 +13,9 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
+use harness::ci::Outputs;
 use harness::compare::Threshold;
+use harness::junit;
 
 /// Load-test a Telegram bot without Telegram.
 #[derive(Debug, Parser)]
@@ -43,6 +45,8 @@ enum Command {
         /// Run the scenario N times into r1/ ... rN/ of the run directory, with a summary of the set.
         #[arg(long, value_name = "N")]
         repeat: Option<usize>,
+        #[command(flatten)]
+        ci: Ci,
     },
     /// Run two bots alternately (ABBA) on this machine, N runs each, and compare them: how a branch is compared
     /// with main.
@@ -66,6 +70,8 @@ enum Command {
         load: Load,
         #[command(flatten)]
         judging: Judging,
+        #[command(flatten)]
+        ci: Ci,
     },
     /// Compare two sides, each a run directory or a repeats directory, metric by metric: each shift with its 95%
     /// interval and a verdict. Prints a Markdown table and writes compare.md, compare.json and the charts.
@@ -82,6 +88,8 @@ enum Command {
         out: Option<PathBuf>,
         #[command(flatten)]
         judging: Judging,
+        #[command(flatten)]
+        ci: Ci,
     },
     /// Find the change points of a nightly history file (night,commit,metric,value), per metric, and name the first
     /// night of each shift; or append a night's figures to it (--add).
@@ -132,6 +140,8 @@ enum Command {
         /// Run this command (through `sh -c`) as the bot instead of the bundled one.
         #[arg(long, value_name = "COMMAND")]
         bot_cmd: Option<String>,
+        #[command(flatten)]
+        ci: Ci,
     },
     /// Rebuild summary.json, report.md and the charts of a run directory from the files the run wrote as it
     /// went: for a run that was interrupted or killed (status `killed` when no end was recorded).
@@ -140,6 +150,8 @@ enum Command {
         /// The run directory (written by `tgload run`).
         #[arg(value_name = "RUN_DIR")]
         dir: PathBuf,
+        #[command(flatten)]
+        ci: Ci,
     },
     /// Runs a bot for `tgload run` and stops it when tgload says so or dies (internal).
     #[command(hide = true)]
@@ -171,6 +183,41 @@ struct Load {
     /// Deliver updates to the bot by webhook instead of long polling.
     #[arg(long)]
     webhook: bool,
+    /// Serve the run's live metrics (Prometheus text at /metrics) here; port 0 picks a free one, printed and
+    /// recorded in meta.json; `off` serves none.
+    #[arg(long, value_name = "ADDR", value_parser = parse_metrics_addr, default_value = "127.0.0.1:0")]
+    metrics_addr: MetricsAddr,
+}
+
+impl Load {
+    /// The run options these flags give, with the command line as typed.
+    fn options(self, scenario: PathBuf) -> harness::Options {
+        let Load { users, duration, rate, webhook, metrics_addr } = self;
+        harness::Options {
+            scenario,
+            users,
+            duration,
+            rate,
+            webhook,
+            metrics_addr: metrics_addr.0,
+            command_line: std::env::args().collect(),
+            ..harness::Options::default()
+        }
+    }
+}
+
+/// `--metrics-addr`: an address, or `off`.
+#[derive(Debug, Clone, Copy)]
+struct MetricsAddr(Option<std::net::SocketAddr>);
+
+/// The CI outputs of a command that judges: `tgload run`, `ab`, `compare`, `report`, `capacity`.
+#[derive(Debug, clap::Args)]
+struct Ci {
+    /// Also write the checks as JUnit XML: each SLO rule and each verdict a test case, failing with its observed
+    /// value (an inconclusive verdict is skipped). With GITHUB_STEP_SUMMARY set, the Markdown report is appended
+    /// to that file too.
+    #[arg(long, value_name = "FILE")]
+    junit: Option<PathBuf>,
 }
 
 /// How a comparison judges: `tgload compare` and `tgload ab`.
@@ -243,6 +290,14 @@ fn parse_threshold(text: &str) -> Result<Threshold, String> {
     Threshold::parse(text)
 }
 
+fn parse_metrics_addr(text: &str) -> Result<MetricsAddr, String> {
+    if text == "off" {
+        return Ok(MetricsAddr(None));
+    }
+    let addr = text.parse().map_err(|_| format!("`{text}` is not an address like 127.0.0.1:9464, or off"))?;
+    Ok(MetricsAddr(Some(addr)))
+}
+
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
@@ -256,21 +311,12 @@ fn main() -> ExitCode {
         .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
         .init();
     match cli.command {
-        Command::Run { scenario, out, load: Load { users, duration, rate, webhook }, bot_cmd, restart, repeat } => {
-            let options = harness::Options {
-                scenario,
-                out,
-                users,
-                duration,
-                rate,
-                webhook,
-                bot_cmd,
-                restart,
-                command_line: std::env::args().collect(),
-            };
+        Command::Run { scenario, out, load, bot_cmd, restart, repeat, ci } => {
+            let outputs = Outputs::new(ci.junit);
+            let options = harness::Options { out, bot_cmd, restart, ..load.options(scenario) };
             match repeat {
-                Some(repeat) => repeats(harness::repeats::command::Options { run: options, repeat }),
-                None => run(options),
+                Some(repeat) => repeats(harness::repeats::command::Options { run: options, repeat }, &outputs),
+                None => run(options, &outputs),
             }
         }
         Command::Ab {
@@ -279,34 +325,31 @@ fn main() -> ExitCode {
             base_bot_cmd,
             candidate_bot_cmd,
             repeat,
-            load: Load { users, duration, rate, webhook },
+            load,
             judging: Judging { threshold, gate, allow_mismatch },
-        } => ab(harness::ab::Options {
-            run: harness::Options {
-                scenario,
-                users,
-                duration,
-                rate,
-                webhook,
-                command_line: std::env::args().collect(),
-                ..harness::Options::default()
+            ci,
+        } => ab(
+            harness::ab::Options {
+                run: load.options(scenario),
+                base_bot_cmd,
+                candidate_bot_cmd,
+                repeat,
+                out,
+                threshold,
+                gate,
+                allow_mismatch,
             },
-            base_bot_cmd,
-            candidate_bot_cmd,
-            repeat,
-            out,
-            threshold,
-            gate,
-            allow_mismatch,
-        }),
-        Command::Compare { base, candidate, out, judging: Judging { threshold, gate, allow_mismatch } } => {
-            compare(&harness::compare::Options { base, candidate, out, threshold, gate, allow_mismatch })
+            &Outputs::new(ci.junit),
+        ),
+        Command::Compare { base, candidate, out, judging: Judging { threshold, gate, allow_mismatch }, ci } => {
+            let options = harness::compare::Options { base, candidate, out, threshold, gate, allow_mismatch };
+            compare(&options, &Outputs::new(ci.junit))
         }
-        Command::Report { dir } => report(&dir),
+        Command::Report { dir, ci } => report(&dir, &Outputs::new(ci.junit)),
         Command::History { file, add, night, commit, threshold, json } => {
             history(&file, add.as_deref().zip(night.as_deref()), commit.as_deref(), threshold.fraction(), json)
         }
-        Command::Capacity { scenario, out, users, start, probe, precision, webhook, bot_cmd } => {
+        Command::Capacity { scenario, out, users, start, probe, precision, webhook, bot_cmd, ci } => {
             let run = harness::Options {
                 scenario,
                 out,
@@ -316,7 +359,8 @@ fn main() -> ExitCode {
                 command_line: std::env::args().collect(),
                 ..harness::Options::default()
             };
-            capacity(harness::capacity::command::Options { run, start, probe, precision: precision.fraction() })
+            let options = harness::capacity::command::Options { run, start, probe, precision: precision.fraction() };
+            capacity(options, &Outputs::new(ci.junit))
         }
         Command::Supervise { stdout, stderr, grace_ms, mut command } => {
             let program = command.remove(0);
@@ -375,13 +419,14 @@ fn runtime() -> Option<tokio::runtime::Runtime> {
 }
 
 /// Drives `future` on the multi-threaded runtime: `done` prints its outcome and gives the exit code; an error is
-/// printed after `name` and exits with its own code.
+/// printed after `name`, goes into the JUnit file as a case in error, and exits with its own code.
 ///
 /// The future runs as a task on the runtime's workers rather than on the main thread `block_on` blocks: there,
 /// every result a user sends to the collector would wake another thread (a futex and, in a VM, an interrupt
 /// between processors).
 fn drive<T: Send + 'static>(
     name: &str,
+    outputs: &Outputs,
     future: impl std::future::Future<Output = Result<T, harness::error::Error>> + Send + 'static,
     done: impl FnOnce(T) -> u8,
 ) -> ExitCode {
@@ -392,44 +437,78 @@ fn drive<T: Send + 'static>(
     };
     match finished {
         Ok(outcome) => ExitCode::from(done(outcome)),
+        Err(e) => failed(name, outputs, &e, e.exit_code()),
+    }
+}
+
+/// Prints a command's error and writes it as the JUnit file's one case.
+fn failed(name: &str, outputs: &Outputs, error: &dyn std::fmt::Display, code: u8) -> ExitCode {
+    eprintln!("{name}: {error}");
+    if let Err(e) = outputs.write_error(name, error) {
+        eprintln!("{name}: {e}");
+    }
+    ExitCode::from(code)
+}
+
+/// Writes the CI outputs of a command that ended with `code`: the step summary gets `markdown`, the JUnit file
+/// `suites`. Outputs that cannot be written turn a success into 1 (CI would otherwise pass without them).
+fn with_ci(name: &str, outputs: &Outputs, code: u8, markdown: &str, suites: impl FnOnce() -> Vec<junit::Suite>) -> u8 {
+    match outputs.write(markdown, suites) {
+        Ok(()) => code,
         Err(e) => {
             eprintln!("{name}: {e}");
-            ExitCode::from(e.exit_code())
+            if code == 0 {
+                1
+            } else {
+                code
+            }
         }
     }
 }
 
-fn run(options: harness::Options) -> ExitCode {
-    drive("tgload", harness::run(options), |finished| {
+fn run(options: harness::Options, outputs: &Outputs) -> ExitCode {
+    drive("tgload", outputs, harness::run(options), |finished| {
         println!("{}", finished.report);
         eprintln!("tgload: run directory {}", finished.dir.display());
-        finished.exit_code()
+        let suites = || junit::run_suites(&finished.summary, &finished.summary.scenario);
+        with_ci("tgload", outputs, finished.exit_code(), &finished.report, suites)
     })
 }
 
-fn repeats(options: harness::repeats::command::Options) -> ExitCode {
-    drive("tgload", harness::repeats::command::run(options), |outcome| {
+fn repeats(options: harness::repeats::command::Options, outputs: &Outputs) -> ExitCode {
+    drive("tgload", outputs, harness::repeats::command::run(options), |outcome| {
         println!("{}", outcome.report);
         eprintln!("tgload: repeats in {}", outcome.dir.display());
-        outcome.exit_code()
+        let suites = || {
+            let label = |k: usize, s: &harness::summary::Summary| format!("{} r{}", s.scenario, k + 1);
+            outcome.runs.iter().enumerate().flat_map(|(k, s)| junit::run_suites(s, &label(k, s))).collect()
+        };
+        with_ci("tgload", outputs, outcome.exit_code(), &outcome.report, suites)
     })
 }
 
-fn ab(options: harness::ab::Options) -> ExitCode {
-    drive("tgload ab", harness::ab::run(options), |outcome| {
-        if let Some(comparison) = &outcome.comparison {
-            println!("{}", comparison.markdown);
-        }
+fn ab(options: harness::ab::Options, outputs: &Outputs) -> ExitCode {
+    drive("tgload ab", outputs, harness::ab::run(options), |outcome| {
         eprintln!("tgload ab: results in {}", outcome.dir.display());
-        outcome.exit_code()
+        let Some(comparison) = &outcome.comparison else {
+            let message =
+                format!("the session stopped before both sides had a run (exit code {})", outcome.exit_code());
+            let suites = || vec![junit::error_suite("tgload ab", &message)];
+            return with_ci("tgload ab", outputs, outcome.exit_code(), &message, suites);
+        };
+        println!("{}", comparison.markdown);
+        let suites = || vec![junit::comparison_suite(&comparison.comparison)];
+        with_ci("tgload ab", outputs, outcome.exit_code(), &comparison.markdown, suites)
     })
 }
 
-fn capacity(options: harness::capacity::command::Options) -> ExitCode {
-    drive("tgload capacity", harness::capacity::command::run(options), |outcome| {
+fn capacity(options: harness::capacity::command::Options, outputs: &Outputs) -> ExitCode {
+    drive("tgload capacity", outputs, harness::capacity::command::run(options), |outcome| {
         println!("{}", outcome.report);
         eprintln!("tgload capacity: results in {}", outcome.dir.display());
-        outcome.exit_code()
+        let label = outcome.dir.file_name().map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+        let suites = || vec![junit::capacity_suite(&outcome.capacity, &label)];
+        with_ci("tgload capacity", outputs, outcome.exit_code(), &outcome.report, suites)
     })
 }
 
@@ -469,30 +548,26 @@ fn history(
     }
 }
 
-fn report(dir: &std::path::Path) -> ExitCode {
+fn report(dir: &std::path::Path, outputs: &Outputs) -> ExitCode {
     match harness::report::run(dir) {
         Ok(finished) => {
             println!("{}", finished.report);
             eprintln!("tgload report: rebuilt {}", finished.dir.display());
-            ExitCode::SUCCESS
+            let suites = || junit::run_suites(&finished.summary, &finished.summary.scenario);
+            ExitCode::from(with_ci("tgload report", outputs, 0, &finished.report, suites))
         }
-        Err(e) => {
-            eprintln!("tgload report: {e}");
-            ExitCode::from(e.exit_code())
-        }
+        Err(e) => failed("tgload report", outputs, &e, e.exit_code()),
     }
 }
 
-fn compare(options: &harness::compare::Options) -> ExitCode {
+fn compare(options: &harness::compare::Options, outputs: &Outputs) -> ExitCode {
     match harness::compare::run(options) {
         Ok(outcome) => {
             println!("{}", outcome.markdown);
             eprintln!("tgload: comparison in {}", outcome.out.display());
-            ExitCode::from(outcome.exit_code())
+            let suites = || vec![junit::comparison_suite(&outcome.comparison)];
+            ExitCode::from(with_ci("tgload compare", outputs, outcome.exit_code(), &outcome.markdown, suites))
         }
-        Err(e) => {
-            eprintln!("tgload compare: {e}");
-            ExitCode::from(if e.is_usage() { 2 } else { 1 })
-        }
+        Err(e) => failed("tgload compare", outputs, &e, if e.is_usage() { 2 } else { 1 }),
     }
 }

@@ -1,6 +1,6 @@
 //! `meta.json`: what was run, where and when, so that two runs can be told apart and a run reproduced:
 //! the commit, tool and dependency versions, the machine, the scenario (its path, text hash and parsed
-//! form), the seed, the start time and the command line.
+//! form), the seed, the start time, the command line and where the live metrics are served.
 
 use std::path::Path;
 use std::time::SystemTime;
@@ -19,6 +19,8 @@ pub struct Meta<'a> {
     pub scenario: Option<&'a Scenario>,
     pub started: SystemTime,
     pub command: &'a [String],
+    /// The live metrics' URL (`--metrics-addr`), when they are served.
+    pub metrics_url: Option<&'a str>,
 }
 
 impl Meta<'_> {
@@ -49,6 +51,8 @@ impl Meta<'_> {
             "seed": self.scenario.map(|s| s.seed),
             "start_time": rfc3339(self.started),
             "command_line": self.command,
+            // The mock's is added once it listens.
+            "metrics": {"harness": self.metrics_url, "mock": null},
         })
     }
 }

@@ -66,7 +66,7 @@ mod tests {
 
     #[test]
     fn formats_a_line() {
-        let live = Live { done: 950, errors: 2, p95_ms: Some(45.25) };
+        let live = Live { done: 950, errors: 2, p50_ms: Some(20.0), p95_ms: Some(45.25), p99_ms: Some(60.0) };
         let status = Status {
             elapsed_s: 12,
             total_s: 60,
@@ -81,7 +81,7 @@ mod tests {
             line(&status),
             "[  12s/60s] hold   users 1000 (1000 started)  950 actions/s  p95 45.2ms  errors 3 (0.03%)"
         );
-        let idle = Live { done: 0, errors: 0, p95_ms: None };
+        let idle = Live { done: 0, errors: 0, p50_ms: None, p95_ms: None, p99_ms: None };
         assert!(line(&Status { live: &idle, sent: 0, ..status }).contains("p95 -  errors 3 (0.00%)"));
     }
 }

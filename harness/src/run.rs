@@ -14,6 +14,7 @@ use std::time::{Duration, SystemTime};
 
 use crate::error::Error;
 use crate::meta::{compact_stamp, Meta};
+use crate::metrics::Exporter;
 use crate::rundir::RunDir;
 use crate::scenario::Scenario;
 use crate::summary::Status;
@@ -36,6 +37,8 @@ pub struct Options {
     pub restart: bool,
     /// The command line as typed, for `meta.json`.
     pub command_line: Vec<String>,
+    /// Where to serve the live metrics (`--metrics-addr`; port 0 for a free one); `None`: not served.
+    pub metrics_addr: Option<std::net::SocketAddr>,
 }
 
 /// How a run ended.
@@ -50,6 +53,8 @@ pub struct Finished {
     pub interrupted_by: Option<crate::signals::Interruption>,
     /// `report.md`, for printing.
     pub report: String,
+    /// What `summary.json` holds, for the CI outputs.
+    pub summary: crate::summary::Summary,
 }
 
 impl Finished {
@@ -76,6 +81,13 @@ pub async fn run(options: Options) -> Result<Finished, Error> {
         options.out.clone().unwrap_or_else(|| PathBuf::from("runs").join(format!("{}-{stem}", compact_stamp(started))));
     let text = std::fs::read_to_string(&options.scenario)
         .map_err(|source| Error::ReadScenario { path: options.scenario.clone(), source })?;
+    let exporter = match options.metrics_addr {
+        Some(addr) => Some(Exporter::bind(addr).await?),
+        None => None,
+    };
+    if let Some(exporter) = &exporter {
+        eprintln!("tgload: live metrics at {}", exporter.url());
+    }
     let rundir = RunDir::create(&dir)?;
     let scenario = Scenario::parse(&options.scenario, &text).and_then(|s| apply_overrides(s, &options));
     let meta = Meta {
@@ -84,8 +96,10 @@ pub async fn run(options: Options) -> Result<Finished, Error> {
         scenario: scenario.as_ref().ok(),
         started,
         command: &options.command_line,
+        metrics_url: exporter.as_ref().map(Exporter::url),
     };
-    rundir.write_file("meta.json", serde_json::to_string_pretty(&meta.to_json()).unwrap_or_default().as_bytes())?;
+    let meta = meta.to_json();
+    rundir.write_file("meta.json", serde_json::to_string_pretty(&meta).unwrap_or_default().as_bytes())?;
     let scenario = match scenario {
         Ok(scenario) => scenario,
         Err(error) => {
@@ -93,7 +107,7 @@ pub async fn run(options: Options) -> Result<Finished, Error> {
             return Err(error);
         }
     };
-    session::Session::start(scenario, rundir, &options).await
+    session::Session::start(scenario, rundir, &options, session::LiveMetrics::new(meta, exporter)).await
 }
 
 fn apply_overrides(mut scenario: Scenario, options: &Options) -> Result<Scenario, Error> {

@@ -115,14 +115,14 @@ fn write_rows(r: &mut String, rows: &[Row]) {
     }
 }
 
-fn percent(fraction: f64) -> String {
+pub(crate) fn percent(fraction: f64) -> String {
     match fraction {
         0.0 => "0%".to_string(),
         f => format!("{:+.1}%", f * 100.0),
     }
 }
 
-fn signed(value: f64, unit: Unit) -> String {
+pub(crate) fn signed(value: f64, unit: Unit) -> String {
     let sign = if value > 0.0 {
         "+"
     } else if value < 0.0 {
@@ -164,7 +164,7 @@ fn write_charts(r: &mut String, charts: &Charts) {
 }
 
 /// Three significant digits or so: 0.450, 4.50, 45.0, 450.0, 4500; and 0.
-fn number(v: f64) -> String {
+pub(crate) fn number(v: f64) -> String {
     match v.abs() {
         0.0 => "0".to_string(),
         a if a < 1.0 => format!("{v:.3}"),
@@ -174,7 +174,7 @@ fn number(v: f64) -> String {
     }
 }
 
-fn with_unit(number: String, unit: Unit) -> String {
+pub(crate) fn with_unit(number: String, unit: Unit) -> String {
     match unit {
         Unit::Ms => format!("{number} ms"),
         Unit::Percent => format!("{number}%"),

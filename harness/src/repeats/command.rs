@@ -32,6 +32,8 @@ pub struct Outcome {
     pub set: Set,
     /// The set's `report.md`, for printing.
     pub report: String,
+    /// Each finished run's summary, in order, for the CI outputs.
+    pub runs: Vec<crate::summary::Summary>,
 }
 
 impl Outcome {
@@ -59,13 +61,16 @@ pub async fn run(options: Options) -> Result<Outcome, Error> {
     });
     std::fs::create_dir_all(&dir).map_err(Error::io(format!("create {}", dir.display())))?;
     let mut codes = Vec::new();
+    let mut runs = Vec::new();
     for k in 1..=options.repeat {
         eprintln!("tgload: repeat {k} of {}", options.repeat);
         let run = crate::Options { out: Some(dir.join(format!("r{k}"))), ..options.run.clone() };
         match crate::run::run(run).await {
             Ok(finished) => {
                 codes.push(finished.exit_code());
-                if finished.interrupted_by.is_some() {
+                let interrupted = finished.interrupted_by.is_some();
+                runs.push(finished.summary);
+                if interrupted {
                     break;
                 }
             }
@@ -80,7 +85,7 @@ pub async fn run(options: Options) -> Result<Outcome, Error> {
     }
     let set = write_set(&dir, options.repeat, &codes)?;
     let report = markdown(&set);
-    Ok(Outcome { dir, set, report })
+    Ok(Outcome { dir, set, report, runs })
 }
 
 /// Reads the runs of the set in `dir` (their exit codes in `codes`, in order) and writes its `summary.json` and

@@ -68,6 +68,8 @@ pub(super) struct Session {
     /// --restart); `None` when nothing will be judged, and no per-second record is kept.
     judged_from: Option<u64>,
     load: Load,
+    /// The live metrics endpoint and what feeds it.
+    live: LiveMetrics,
 }
 
 /// The state of the load itself.
@@ -107,9 +109,15 @@ struct Load {
 }
 
 impl Session {
-    pub(super) async fn start(scenario: Scenario, dir: RunDir, options: &Options) -> Result<Finished, Error> {
+    pub(super) async fn start(
+        scenario: Scenario,
+        dir: RunDir,
+        options: &Options,
+        mut live: LiveMetrics,
+    ) -> Result<Finished, Error> {
         let name = scenario.name.clone();
-        let (mock, external, control) = match start_services(&scenario).await {
+        let services = start_services(&scenario).await;
+        let (mock, external, control) = match services.and_then(|s| live.record_mock(&dir, &s.0.url).map(|()| s)) {
             Ok(services) => services,
             Err(error) => {
                 write_failed(dir, &name, &error)?;
@@ -125,7 +133,7 @@ impl Session {
                 return Err(error);
             }
         };
-        let mut session = Session::new(scenario, dir, mock, external, control, options);
+        let mut session = Session::new(scenario, dir, (mock, external, control), options, live);
         match session.launch_bot(&mut signals).await {
             Ok(bot) => session.run(bot, signals).await,
             Err(error) => {
@@ -139,10 +147,9 @@ impl Session {
     fn new(
         scenario: Scenario,
         dir: RunDir,
-        mock: Mock,
-        external: bot_under_test::external_api::ExternalApi,
-        control: Control,
+        (mock, external, control): (Mock, bot_under_test::external_api::ExternalApi, Control),
         options: &Options,
+        live: LiveMetrics,
     ) -> Session {
         let program = match &options.bot_cmd {
             Some(line) => Program::Shell(line.clone()),
@@ -208,6 +215,7 @@ impl Session {
             webhook: options.webhook,
             command: options.command_line.join(" "),
             load,
+            live,
         }
     }
 
@@ -463,6 +471,7 @@ impl Session {
             None => {}
         }
         let live = self.load.collector.take_live();
+        self.publish_live(now, elapsed, &live, driver.started());
         let totals = self.load.collector.totals();
         let status = progress::Status {
             elapsed_s: elapsed.as_secs(),
@@ -499,6 +508,7 @@ impl Session {
     }
 
     fn on_sample(&mut self, s: &Sample) -> Result<(), Error> {
+        self.live.sampled(s);
         if self.load.stopping.is_some() {
             return Ok(());
         }
@@ -585,3 +595,6 @@ impl Session {
 
 mod bot_life;
 mod closing;
+mod live;
+
+pub(super) use live::LiveMetrics;

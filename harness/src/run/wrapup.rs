@@ -56,6 +56,7 @@ pub(crate) fn complete_directory(dir: &Path, summary: &Summary, mut notes: Notes
         inconclusive: summary.verdict == "inconclusive",
         interrupted_by: None,
         report,
+        summary: summary.clone(),
     })
 }
 

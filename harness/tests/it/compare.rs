@@ -66,7 +66,7 @@ fn write_repeats(root: &Path, name: &str, summary: &str, meta: Option<&Value>, n
 
 /// A base side and a candidate side of three identical repeats each, the candidate's summary changed by `edit`,
 /// in a fresh directory.
-fn two_runs(test: &str, edit: impl FnOnce(&mut Value)) -> (PathBuf, PathBuf) {
+pub(super) fn two_runs(test: &str, edit: impl FnOnce(&mut Value)) -> (PathBuf, PathBuf) {
     let root = out_dir(test);
     let meta = meta_json("aaaa");
     let base = write_repeats(&root, "base", &summary_json().to_string(), Some(&meta), 3);
@@ -77,7 +77,7 @@ fn two_runs(test: &str, edit: impl FnOnce(&mut Value)) -> (PathBuf, PathBuf) {
 }
 
 /// Runs `tgload compare <base> <candidate> <extra...>`.
-fn compare(base: &Path, candidate: &Path, extra: &[&str]) -> Output {
+pub(super) fn compare(base: &Path, candidate: &Path, extra: &[&str]) -> Output {
     Command::new(tgload_bin()).arg("compare").arg(base).arg(candidate).args(extra).output().expect("tgload runs")
 }
 

@@ -4,12 +4,14 @@
 //! other for two cores. `compare` runs `tgload compare` on synthetic run directories, always, and `fuzz` feeds the
 //! scenario parser arbitrary and mutated files. `conversations` walks Python framework bots (the compatibility
 //! suite's, from ci/setup-compat.sh's venv) through their state machines with `--bot-cmd`. `report_html` opens a
-//! run's `report.html` and a comparison's `compare.html` in headless Chromium.
+//! run's `report.html` and a comparison's `compare.html` in headless Chromium. `ci` checks the JUnit file against
+//! its schemas, the step summary, and scrapes the live metrics during a run.
 
 mod ab;
 mod accuracy;
 mod bot;
 mod capacity;
+mod ci;
 mod compare;
 mod conversations;
 mod fuzz;
