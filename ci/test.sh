@@ -28,7 +28,7 @@ if [[ -f ci/setup-compat.sh ]]; then
     bash ci/setup-compat.sh
 fi
 # The end-to-end tests run the release build: its accuracy is what the README and the benchmarks claim.
-cargo build --release -p harness -p bot-under-test
+cargo build --release -p harness -p bot-under-test -p mock-telegram
 export TGLOAD_BIN="$root/target/release/tgload"
 export TGLOAD_COMPAT=1 TGLOAD_E2E=1
 cargo nextest run --workspace --no-fail-fast "$@"

@@ -45,6 +45,17 @@ enum Command {
         /// Run the scenario N times into r1/ ... rN/ of the run directory, with a summary of the set.
         #[arg(long, value_name = "N")]
         repeat: Option<usize>,
+        /// Drive a mock-telegram that already runs (its root URL, e.g. http://10.0.0.5:8081) and the bot already
+        /// connected to it: tgload starts neither, and reaches the mock's control API over the network.
+        #[arg(long, value_name = "URL", requires = "token", conflicts_with_all = ["bot_cmd", "restart", "webhook"])]
+        mock_url: Option<String>,
+        /// The attached bot's token (with --mock-url).
+        #[arg(long, requires = "mock_url")]
+        token: Option<String>,
+        /// The attached bot's process id on this machine, to measure its CPU and memory (with --mock-url);
+        /// without it they are absent.
+        #[arg(long, value_name = "PID", requires = "mock_url")]
+        bot_pid: Option<u32>,
         #[command(flatten)]
         ci: Ci,
     },
@@ -311,9 +322,10 @@ fn main() -> ExitCode {
         .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
         .init();
     match cli.command {
-        Command::Run { scenario, out, load, bot_cmd, restart, repeat, ci } => {
+        Command::Run { scenario, out, load, bot_cmd, restart, repeat, mock_url, token, bot_pid, ci } => {
             let outputs = Outputs::new(ci.junit);
-            let options = harness::Options { out, bot_cmd, restart, ..load.options(scenario) };
+            let attach = mock_url.zip(token).map(|(mock_url, token)| harness::run::Attach { mock_url, token, bot_pid });
+            let options = harness::Options { out, bot_cmd, restart, attach, ..load.options(scenario) };
             match repeat {
                 Some(repeat) => repeats(harness::repeats::command::Options { run: options, repeat }, &outputs),
                 None => run(options, &outputs),

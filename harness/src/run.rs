@@ -39,6 +39,19 @@ pub struct Options {
     pub command_line: Vec<String>,
     /// Where to serve the live metrics (`--metrics-addr`; port 0 for a free one); `None`: not served.
     pub metrics_addr: Option<std::net::SocketAddr>,
+    /// A mock and a bot that already run (`--mock-url`): tgload starts neither.
+    pub attach: Option<Attach>,
+}
+
+/// `--mock-url URL --token TOKEN [--bot-pid PID]`: a mock-telegram that runs elsewhere, reached over the network,
+/// and the bot already connected to it.
+#[derive(Debug, Clone)]
+pub struct Attach {
+    /// The mock's root URL, e.g. `http://10.0.0.5:8081`.
+    pub mock_url: String,
+    pub token: String,
+    /// The bot's process on this machine, for its CPU and memory; without it they are not measured.
+    pub bot_pid: Option<u32>,
 }
 
 /// How a run ended.

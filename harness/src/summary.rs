@@ -141,6 +141,10 @@ pub struct Process {
     pub cpu_peak_pct: f64,
     /// Whether its memory leaks: per-minute medians, Sen's slope and its 95 % interval against a floor.
     pub leak: Leak,
+    /// Whether the process was sampled at all (an attached bot without `--bot-pid` is not): the report says so
+    /// rather than show zeros.
+    #[serde(skip)]
+    pub measured: bool,
 }
 
 impl Process {
@@ -153,6 +157,7 @@ impl Process {
             cpu_mean_pct: round3(track.cpu_mean_pct()),
             cpu_peak_pct: track.cpu_peak_pct(),
             leak: leak::judge(&track.minute_medians(), leak_floor_mb_per_h),
+            measured: track.first().is_some(),
         }
     }
 }

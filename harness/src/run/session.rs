@@ -12,7 +12,7 @@ use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 
 use super::resources::Resources;
-use super::setup::{create_groups, start_services, wait_exit};
+use super::setup::{attach_services, create_groups, start_services, wait_exit, Services};
 use super::timeline::Timeline;
 use super::wrapup::{complete_directory, external_calls, first_second_judged, write_failed};
 use super::{Finished, Options};
@@ -29,7 +29,6 @@ use crate::rundir::RunDir;
 use crate::sampler::{self, BotPid, Sample};
 use crate::scenario::Scenario;
 use crate::schedule::Schedule;
-use crate::services::Mock;
 use crate::signals::{Interruption, Signals};
 use crate::slo::Judge;
 use crate::summary::{Breakdown, Inputs, Notes, Phases, Status, Summary};
@@ -52,10 +51,13 @@ pub(super) struct Session {
     scenario: Scenario,
     schedule: Schedule,
     dir: RunDir,
-    mock: Mock,
+    /// The in-process mock; `None` when attached to one elsewhere (`--mock-url`).
+    mock: Option<crate::services::Mock>,
     // Kept alive for the run: dropping it stops the external API.
-    external: bot_under_test::external_api::ExternalApi,
+    external: Option<bot_under_test::external_api::ExternalApi>,
     control: Control,
+    mock_url: String,
+    token: String,
     launch: Launch,
     bot_pid: BotPid,
     restart: bool,
@@ -116,8 +118,11 @@ impl Session {
         mut live: LiveMetrics,
     ) -> Result<Finished, Error> {
         let name = scenario.name.clone();
-        let services = start_services(&scenario).await;
-        let (mock, external, control) = match services.and_then(|s| live.record_mock(&dir, &s.0.url).map(|()| s)) {
+        let services = match &options.attach {
+            Some(attach) => attach_services(&scenario, attach),
+            None => start_services(&scenario).await,
+        };
+        let services = match services.and_then(|s| live.record_mock(&dir, &s.mock_url).map(|()| s)) {
             Ok(services) => services,
             Err(error) => {
                 write_failed(dir, &name, &error)?;
@@ -133,7 +138,7 @@ impl Session {
                 return Err(error);
             }
         };
-        let mut session = Session::new(scenario, dir, (mock, external, control), options, live);
+        let mut session = Session::new(scenario, dir, services, options, live);
         match session.launch_bot(&mut signals).await {
             Ok(bot) => session.run(bot, signals).await,
             Err(error) => {
@@ -147,7 +152,7 @@ impl Session {
     fn new(
         scenario: Scenario,
         dir: RunDir,
-        (mock, external, control): (Mock, bot_under_test::external_api::ExternalApi, Control),
+        Services { mock, external, control, mock_url, token }: Services,
         options: &Options,
         live: LiveMetrics,
     ) -> Session {
@@ -208,9 +213,12 @@ impl Session {
             dir,
             mock,
             external,
+            mock_url,
+            token,
             control,
             launch,
-            bot_pid: Arc::new(AtomicU32::new(0)),
+            // An attached bot is sampled only if its process is named (and on this machine).
+            bot_pid: Arc::new(AtomicU32::new(options.attach.as_ref().and_then(|a| a.bot_pid).unwrap_or(0))),
             restart: options.restart,
             webhook: options.webhook,
             command: options.command_line.join(" "),
@@ -244,12 +252,12 @@ impl Session {
     }
 
     /// The load: set up goose and the sampler, run the loop, and wrap up.
-    async fn run(mut self, bot: Bot, signals: Signals) -> Result<Finished, Error> {
+    async fn run(mut self, bot: Option<Bot>, signals: Signals) -> Result<Finished, Error> {
         let groups = match create_groups(&self.control, &self.scenario.chats, self.schedule.peak_users()).await {
             Ok(groups) => groups,
             Err(error) => {
                 self.note_error(&error);
-                self.finish(Some(bot)).await?;
+                self.finish(bot).await?;
                 return Err(error);
             }
         };
@@ -267,11 +275,10 @@ impl Session {
     /// Runs the event loop until goose has finished (or would not); hands back the bot if it still runs.
     async fn drive(
         &mut self,
-        bot: Bot,
+        mut bot: Option<Bot>,
         groups: Vec<i64>,
         signals: Signals,
     ) -> Result<Option<Bot>, (Error, Option<Bot>)> {
-        let mut bot = Some(bot);
         let (results_tx, results) = mpsc::channel(RESULT_QUEUE);
         let (stop_tx, stop_rx) = watch::channel(false);
         let (driver, attack) = match self.prepare_load(groups, results_tx, stop_rx) {
@@ -309,10 +316,14 @@ impl Session {
         let timeout = self.scenario.answer_timeout + Duration::from_secs(2);
         let client = crate::link::http2_client(timeout).map_err(Error::Load)?;
         self.begin_load(lead_in)?;
-        let link = Link::in_process(self.mock.router(), self.control.actions_path(), timeout);
+        let link = match &self.mock {
+            Some(mock) => Link::in_process(mock.router(), self.control.actions_path(), timeout),
+            None => Link::network(format!("{}{}", self.mock_url, self.control.actions_path()), timeout)
+                .map_err(Error::Load)?,
+        };
         let driver = Arc::new(Driver::new(client, link, self.scenario.clone(), groups, self.load.t0, results, stop));
         let backstop = lead_in + self.schedule.duration() + 2 * self.scenario.answer_timeout + Duration::from_secs(30);
-        let attack = driver::attack(&driver, &self.mock.url, backstop)?;
+        let attack = driver::attack(&driver, &self.mock_url, backstop)?;
         Ok((driver, attack))
     }
 
@@ -382,7 +393,9 @@ impl Session {
         load.collector =
             Collector::new(load.t0_us, timeout_us + 3_000_000, self.scenario.late_tolerance.as_micros() as u64);
         load.started = true;
-        self.external.set_origin(load.t0.into_std());
+        if let Some(external) = &self.external {
+            external.set_origin(load.t0.into_std());
+        }
         self.dir.begin_load(t0_system)
     }
 
@@ -578,7 +591,7 @@ impl Session {
             cpus: crate::machine_cpus(),
             exits: self.load.exits,
             restarts: self.load.restarts,
-            external_api: external_calls(&self.external),
+            external_api: external_calls(self.external.as_ref()),
             by_phase: self.load.phases.summarize(),
             faults: self.recoveries(),
             degradation,
@@ -588,7 +601,9 @@ impl Session {
         summary.telegram_limits = limits;
         let mut finished = complete_directory(self.dir.path(), &summary, notes)?;
         finished.interrupted_by = self.load.interrupted_by;
-        self.mock.stop().await;
+        if let Some(mock) = self.mock.take() {
+            mock.stop().await;
+        }
         Ok(finished)
     }
 }

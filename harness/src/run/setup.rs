@@ -1,29 +1,54 @@
-//! Getting a run ready: the in-process services, waiting for the bot to poll, a port for its webhook, the group
-//! chats.
+//! Getting a run ready: the in-process services (or a mock elsewhere, attached with `--mock-url`), waiting for the
+//! bot to poll, a port for its webhook, the group chats.
 
 use std::time::Duration;
 
 use tokio::time::Instant;
 
-use super::TOKEN;
+use super::{Attach, TOKEN};
 use crate::bot::Bot;
 use crate::control::{is_ready, Control};
 use crate::driver::USER_ID_BASE;
 use crate::error::Error;
-use crate::scenario::{Chats, Scenario};
+use crate::scenario::{Chats, Scenario, Target};
 use crate::services::{self, Mock};
 use crate::signals::Signals;
 
 /// How long the bot may take to start polling (or set its webhook).
 const READY_TIMEOUT: Duration = Duration::from_secs(60);
 
-pub(super) async fn start_services(
-    scenario: &Scenario,
-) -> Result<(Mock, bot_under_test::external_api::ExternalApi, Control), Error> {
+/// What a run talks to: the mock and the external API mock in this process, or only a mock elsewhere.
+pub(super) struct Services {
+    pub mock: Option<Mock>,
+    /// Kept alive for the run: dropping it stops the external API.
+    pub external: Option<bot_under_test::external_api::ExternalApi>,
+    pub control: Control,
+    /// The mock's root URL, and the bot's token there.
+    pub mock_url: String,
+    pub token: String,
+}
+
+pub(super) async fn start_services(scenario: &Scenario) -> Result<Services, Error> {
     let mock = Mock::start(scenario.telegram_limits.enforced()).await?;
     let external = services::start_external_api(&scenario.external_api, &scenario.faults, scenario.seed).await?;
     let control = Control::new(&mock.url, TOKEN)?;
-    Ok((mock, external, control))
+    let mock_url = mock.url.clone();
+    Ok(Services { mock: Some(mock), external: Some(external), control, mock_url, token: TOKEN.to_string() })
+}
+
+/// A mock that already runs: only what its control API can do applies. The external API and the enforcement of
+/// Telegram's limits belong to processes tgload does not start, so a scenario that needs them is refused.
+pub(super) fn attach_services(scenario: &Scenario, attach: &Attach) -> Result<Services, Error> {
+    let refuse = |what: &str| Error::Usage(format!("scenario {}: with --mock-url, {what}", scenario.name));
+    if scenario.faults.iter().any(|f| matches!(f.target, Target::ExternalApi { .. })) {
+        return Err(refuse("faults on the external API cannot apply: its mock is started only with the bundled bot (Bot API faults do apply)"));
+    }
+    if scenario.telegram_limits.enforced().is_some() {
+        return Err(refuse("[telegram] limits cannot be enforced from here: start mock-telegram with --flood-limits (they are measured either way)"));
+    }
+    let control = Control::new(&attach.mock_url, &attach.token)?;
+    let mock_url = attach.mock_url.trim_end_matches('/').to_string();
+    Ok(Services { mock: None, external: None, control, mock_url, token: attach.token.clone() })
 }
 
 /// Creates the scenario's group chats, members in user order; returns their chat ids.
@@ -41,10 +66,10 @@ pub(super) async fn create_groups(control: &Control, chats: &Chats, n_users: usi
     Ok(ids)
 }
 
-/// Polls the bot's status until it is ready, the bot exits, or `READY_TIMEOUT` passes.
+/// Polls the bot's status until it is ready, the bot (if tgload started it) exits, or `READY_TIMEOUT` passes.
 pub(super) async fn wait_ready(
     control: &Control,
-    bot: &mut Bot,
+    mut bot: Option<&mut Bot>,
     webhook: bool,
     signals: &mut Signals,
 ) -> Result<(), Error> {
@@ -57,8 +82,14 @@ pub(super) async fn wait_ready(
             let what = if webhook { "set its webhook" } else { "poll getUpdates" };
             return Err(Error::Bot(format!("did not {what} within {}s", READY_TIMEOUT.as_secs())));
         }
+        let exited = async {
+            match bot.as_deref_mut() {
+                Some(bot) => bot.exited().await,
+                None => std::future::pending().await,
+            }
+        };
         tokio::select! {
-            how = bot.exited() => return Err(Error::Bot(format!("exited before it was ready ({how})"))),
+            how = exited => return Err(Error::Bot(format!("exited before it was ready ({how})"))),
             signal = signals.recv() => return Err(Error::Interrupted(signal)),
             _ = tokio::time::sleep(Duration::from_millis(100)) => {}
         }

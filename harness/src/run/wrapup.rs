@@ -90,7 +90,9 @@ pub(crate) fn write_failed(mut dir: RunDir, scenario: &str, error: &Error) -> Re
 }
 
 /// The calls the bot made to the external API mock, by outcome.
-pub(super) fn external_calls(api: &bot_under_test::external_api::ExternalApi) -> ExternalCalls {
+/// What the in-process external API mock served; zeros when there is none (a bot attached with `--mock-url`).
+pub(super) fn external_calls(api: Option<&bot_under_test::external_api::ExternalApi>) -> ExternalCalls {
+    let Some(api) = api else { return ExternalCalls::default() };
     let calls = |s: bot_under_test::external_api::Served| Calls { ok: s.ok, errors: s.errors, timeouts: s.timeouts };
     ExternalCalls { quote: calls(api.served_quote()), ask: calls(api.served_ask()) }
 }

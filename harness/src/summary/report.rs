@@ -215,7 +215,11 @@ fn write_resources(r: &mut String, s: &Summary) {
     let (late_p99, late_max) = (ms(g.late_p99_ms), ms(g.late_max_ms));
     let _ = writeln!(r, "| {late_p99} ms | {late_max} ms | {overhead} | {:.1}% | {:.1} MB |", g.cpu_pct, g.rss_mb);
     let _ = writeln!(r, "\n## Bot resources (with child processes)\n");
-    write_process(r, &b.process, &format!(" {} | {} |", b.exits, b.restarts), " exits | restarts |");
+    if b.process.measured {
+        write_process(r, &b.process, &format!(" {} | {} |", b.exits, b.restarts), " exits | restarts |");
+    } else {
+        let _ = writeln!(r, "Not measured: no sample of the bot's process (a bot attached with `--mock-url` is sampled only with `--bot-pid`).");
+    }
     let _ = writeln!(r, "\n## Harness resources (tgload and the mock it hosts)\n");
     write_process(r, &s.harness, "", "");
 }

@@ -6,9 +6,11 @@
 //! suite's, from ci/setup-compat.sh's venv) through their state machines with `--bot-cmd`. `report_html` opens a
 //! run's `report.html` and a comparison's `compare.html` in headless Chromium. `ci` checks the JUnit file against
 //! its schemas, the step summary, and scrapes the live metrics during a run.
+//! `attach` runs tgload against a standalone mock-telegram and a bot it did not start (`--mock-url`).
 
 mod ab;
 mod accuracy;
+mod attach;
 mod bot;
 mod capacity;
 mod ci;

@@ -5,7 +5,6 @@ use serde_json::json;
 use tokio::sync::watch;
 
 use super::super::setup::{free_port, wait_ready};
-use super::super::TOKEN;
 use super::Session;
 use crate::bot::{self, Bot, Program, Surroundings};
 use crate::driver::now_us;
@@ -17,9 +16,26 @@ use crate::summary::Status;
 const MAX_RESTARTS: u32 = 10;
 
 impl Session {
-    /// Starts the bot and waits until it polls (or has set its webhook).
-    pub(super) async fn launch_bot(&mut self, signals: &mut Signals) -> Result<Bot, Error> {
+    /// Starts the bot and waits until it polls (or has set its webhook); `None` when attached to a mock whose bot
+    /// runs elsewhere, once that bot is connected.
+    pub(super) async fn launch_bot(&mut self, signals: &mut Signals) -> Result<Option<Bot>, Error> {
         self.control.register_bot().await?;
+        if self.mock.is_none() {
+            let pid = self.bot_pid.load(std::sync::atomic::Ordering::Relaxed);
+            let resources = if pid == 0 { "not measured (no --bot-pid)".to_string() } else { format!("pid {pid}") };
+            self.event(
+                now_us(),
+                "bot_attached",
+                json!({"name": "attached bot", "mock": self.mock_url, "resources": resources}),
+            )?;
+            wait_ready(&self.control, None, self.webhook, signals).await.map_err(|e| match e {
+                Error::Bot(m) => {
+                    Error::Bot(format!("{m} at {} (is it connected to that mock with this token?)", self.mock_url))
+                }
+                other => other,
+            })?;
+            return Ok(None);
+        }
         self.launch.supervisor =
             std::env::current_exe().map_err(|e| Error::Bot(format!("cannot locate tgload itself: {e}")))?;
         if let Program::Bundled(path) = &mut self.launch.program {
@@ -27,10 +43,11 @@ impl Session {
         }
         let webhook = if self.webhook { Some(free_port()?) } else { None };
         let webhook_url = webhook.map(|port| format!("http://127.0.0.1:{port}/webhook"));
+        let external_api_url = self.external.as_ref().map(|e| e.uri());
         self.launch.env = bot::environment(&Surroundings {
-            mock_url: &self.mock.url,
-            token: TOKEN,
-            external_api_url: Some(&self.external.uri()),
+            mock_url: &self.mock_url,
+            token: &self.token,
+            external_api_url: external_api_url.as_deref(),
             database_path: &self.dir.path().join("bot.sqlite"),
             webhook: webhook_url.as_deref().zip(webhook),
             extra: &self.scenario.bot.env,
@@ -41,13 +58,13 @@ impl Session {
             Program::Shell(line) => ("bot command", line.clone()),
         };
         self.event(now_us(), "bot_started", json!({"name": name, "command": command}))?;
-        wait_ready(&self.control, &mut bot, self.webhook, signals).await.map_err(|e| match e {
+        wait_ready(&self.control, Some(&mut bot), self.webhook, signals).await.map_err(|e| match e {
             Error::Bot(m) => {
                 Error::Bot(format!("{m}; last lines of bot.stderr.log:\n{}", bot::tail(&self.launch.stderr, 20)))
             }
             other => other,
         })?;
-        Ok(bot)
+        Ok(Some(bot))
     }
 
     pub(super) fn on_bot_exit(

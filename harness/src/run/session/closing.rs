@@ -90,7 +90,7 @@ impl Session {
         let checkpoint = Checkpoint {
             through_s: self.load.closed,
             breakdown: Breakdown::of(self.load.collector.totals()),
-            external_api: external_calls(&self.external),
+            external_api: external_calls(self.external.as_ref()),
         };
         self.dir.write_file("checkpoint.json", &serde_json::to_vec(&checkpoint).unwrap_or_default())
     }
