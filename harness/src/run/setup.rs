@@ -67,19 +67,28 @@ pub(super) async fn create_groups(control: &Control, chats: &Chats, n_users: usi
 }
 
 /// Polls the bot's status until it is ready, the bot (if tgload started it) exits, or `READY_TIMEOUT` passes.
+/// `webhook` is how the bot was told to take its updates; `None` for a bot attached elsewhere, which may do either.
 pub(super) async fn wait_ready(
     control: &Control,
     mut bot: Option<&mut Bot>,
-    webhook: bool,
+    webhook: Option<bool>,
     signals: &mut Signals,
 ) -> Result<(), Error> {
     let give_up = Instant::now() + READY_TIMEOUT;
+    let ready = |s: &crate::control::BotStatus| match webhook {
+        Some(webhook) => is_ready(s, webhook),
+        None => is_ready(s, true) || is_ready(s, false),
+    };
     loop {
-        if control.bot_status().await.is_ok_and(|s| is_ready(&s, webhook)) {
+        if control.bot_status().await.is_ok_and(|s| ready(&s)) {
             return Ok(());
         }
         if Instant::now() >= give_up {
-            let what = if webhook { "set its webhook" } else { "poll getUpdates" };
+            let what = match webhook {
+                Some(true) => "set its webhook",
+                Some(false) => "poll getUpdates",
+                None => "poll getUpdates or set its webhook",
+            };
             return Err(Error::Bot(format!("did not {what} within {}s", READY_TIMEOUT.as_secs())));
         }
         let exited = async {

@@ -28,7 +28,7 @@ impl Session {
                 "bot_attached",
                 json!({"name": "attached bot", "mock": self.mock_url, "resources": resources}),
             )?;
-            wait_ready(&self.control, None, self.webhook, signals).await.map_err(|e| match e {
+            wait_ready(&self.control, None, None, signals).await.map_err(|e| match e {
                 Error::Bot(m) => {
                     Error::Bot(format!("{m} at {} (is it connected to that mock with this token?)", self.mock_url))
                 }
@@ -58,7 +58,7 @@ impl Session {
             Program::Shell(line) => ("bot command", line.clone()),
         };
         self.event(now_us(), "bot_started", json!({"name": name, "command": command}))?;
-        wait_ready(&self.control, Some(&mut bot), self.webhook, signals).await.map_err(|e| match e {
+        wait_ready(&self.control, Some(&mut bot), Some(self.webhook), signals).await.map_err(|e| match e {
             Error::Bot(m) => {
                 Error::Bot(format!("{m}; last lines of bot.stderr.log:\n{}", bot::tail(&self.launch.stderr, 20)))
             }
