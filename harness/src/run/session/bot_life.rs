@@ -21,20 +21,7 @@ impl Session {
     pub(super) async fn launch_bot(&mut self, signals: &mut Signals) -> Result<Option<Bot>, Error> {
         self.control.register_bot().await?;
         if self.mock.is_none() {
-            let pid = self.bot_pid.load(std::sync::atomic::Ordering::Relaxed);
-            let resources = if pid == 0 { "not measured (no --bot-pid)".to_string() } else { format!("pid {pid}") };
-            self.event(
-                now_us(),
-                "bot_attached",
-                json!({"name": "attached bot", "mock": self.mock_url, "resources": resources}),
-            )?;
-            wait_ready(&self.control, None, None, signals).await.map_err(|e| match e {
-                Error::Bot(m) => {
-                    Error::Bot(format!("{m} at {} (is it connected to that mock with this token?)", self.mock_url))
-                }
-                other => other,
-            })?;
-            return Ok(None);
+            return self.attach_bot(signals).await.map(|()| None);
         }
         self.launch.supervisor =
             std::env::current_exe().map_err(|e| Error::Bot(format!("cannot locate tgload itself: {e}")))?;
@@ -65,6 +52,21 @@ impl Session {
             other => other,
         })?;
         Ok(Some(bot))
+    }
+
+    /// A bot that runs elsewhere, connected to the attached mock: noted, and waited for until it polls or has set
+    /// its webhook.
+    async fn attach_bot(&mut self, signals: &mut Signals) -> Result<(), Error> {
+        let pid = self.bot_pid.load(std::sync::atomic::Ordering::Relaxed);
+        let resources = if pid == 0 { "not measured (no --bot-pid)".to_string() } else { format!("pid {pid}") };
+        let fields = json!({"name": "attached bot", "mock": self.mock_url, "resources": resources});
+        self.event(now_us(), "bot_attached", fields)?;
+        wait_ready(&self.control, None, None, signals).await.map_err(|e| match e {
+            Error::Bot(m) => {
+                Error::Bot(format!("{m} at {} (is it connected to that mock with this token?)", self.mock_url))
+            }
+            other => other,
+        })
     }
 
     pub(super) fn on_bot_exit(
