@@ -150,6 +150,16 @@ impl Control {
         Ok(Control { client, base: base.trim_end_matches('/').to_string(), token: token.to_string() })
     }
 
+    /// The mock's root URL (no trailing slash).
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
+    /// The bot's token at that mock.
+    pub fn token(&self) -> &str {
+        &self.token
+    }
+
     /// Where synthetic users post their actions, from the mock's root.
     pub fn actions_path(&self) -> String {
         format!("/control/bots/{}/actions", self.token)

@@ -14,14 +14,13 @@ use tokio::time::Instant;
 use super::resources::Resources;
 use super::setup::{attach_services, create_groups, start_services, wait_exit, Services};
 use super::timeline::Timeline;
-use super::wrapup::{complete_directory, external_calls, first_second_judged, write_failed};
+use super::wrapup::{first_second_judged, write_failed};
 use super::{Finished, Options};
 use crate::bot::{Bot, Launch, Program};
 use crate::collector::{ActionResult, Collector};
 use crate::control::{Control, FaultWindow};
 use crate::driver::{self, now_us, Driver};
 use crate::error::Error;
-use crate::limits::TelegramLimits;
 use crate::link::Link;
 use crate::progress::{self, Progress};
 use crate::recovery;
@@ -31,7 +30,7 @@ use crate::scenario::Scenario;
 use crate::schedule::Schedule;
 use crate::signals::{Interruption, Signals};
 use crate::slo::Judge;
-use crate::summary::{Breakdown, Inputs, Notes, Phases, Status, Summary};
+use crate::summary::{Phases, Status};
 
 /// Results queued between the users and the loop; a full queue slows the users (and shows as lateness).
 const RESULT_QUEUE: usize = 65_536;
@@ -56,8 +55,6 @@ pub(super) struct Session {
     // Kept alive for the run: dropping it stops the external API.
     external: Option<bot_under_test::external_api::ExternalApi>,
     control: Control,
-    mock_url: String,
-    token: String,
     launch: Launch,
     bot_pid: BotPid,
     restart: bool,
@@ -122,7 +119,7 @@ impl Session {
             Some(attach) => attach_services(&scenario, attach),
             None => start_services(&scenario).await,
         };
-        let services = match services.and_then(|s| live.record_mock(&dir, &s.mock_url).map(|()| s)) {
+        let services = match services.and_then(|s| live.record_mock(&dir, s.control.base()).map(|()| s)) {
             Ok(services) => services,
             Err(error) => {
                 write_failed(dir, &name, &error)?;
@@ -152,7 +149,7 @@ impl Session {
     fn new(
         scenario: Scenario,
         dir: RunDir,
-        Services { mock, external, control, mock_url, token }: Services,
+        Services { mock, external, control }: Services,
         options: &Options,
         live: LiveMetrics,
     ) -> Session {
@@ -213,8 +210,6 @@ impl Session {
             dir,
             mock,
             external,
-            mock_url,
-            token,
             control,
             launch,
             // An attached bot is sampled only if its process is named (and on this machine).
@@ -318,12 +313,12 @@ impl Session {
         self.begin_load(lead_in)?;
         let link = match &self.mock {
             Some(mock) => Link::in_process(mock.router(), self.control.actions_path(), timeout),
-            None => Link::network(format!("{}{}", self.mock_url, self.control.actions_path()), timeout)
+            None => Link::network(format!("{}{}", self.control.base(), self.control.actions_path()), timeout)
                 .map_err(Error::Load)?,
         };
         let driver = Arc::new(Driver::new(client, link, self.scenario.clone(), groups, self.load.t0, results, stop));
         let backstop = lead_in + self.schedule.duration() + 2 * self.scenario.answer_timeout + Duration::from_secs(30);
-        let attack = driver::attack(&driver, &self.mock_url, backstop)?;
+        let attack = driver::attack(&driver, self.control.base(), backstop)?;
         Ok((driver, attack))
     }
 
@@ -529,82 +524,6 @@ impl Session {
             Some(t_s) => self.dir.resources(t_s, s.bot, s.harness),
             None => Ok(()),
         }
-    }
-
-    /// Stops what still runs and completes the directory. A write that fails here (a full disk) does not stop
-    /// the rest: the summary is still written if it can be, with status `error` and the failure named.
-    async fn finish(mut self, bot: Option<Bot>) -> Result<Finished, Error> {
-        if let Some(bot) = bot {
-            bot.stop(&self.bot_pid).await;
-        }
-        let end_us = now_us();
-        let stopped_us = self.load.stopping.map_or(end_us, |(_, at)| at);
-        let load_end_us = self.load.t0_us + self.schedule.duration().as_micros() as u64;
-        let mut failed = Vec::new();
-        if self.load.started {
-            // Seconds after the load appear only if results landed in them.
-            for interval in self.load.collector.close_all(stopped_us.min(load_end_us)) {
-                failed.extend(self.write_interval(&interval).err());
-            }
-            failed.extend(self.timeline_events(stopped_us.min(load_end_us)).err());
-            failed.extend(self.checkpoint().err());
-        }
-        failed.extend(self.dir.flush_early_events().err());
-        for error in failed {
-            let text = error.to_string();
-            if !self.load.errors.contains(&text) {
-                self.load.errors.push(text);
-            }
-            self.load.status = Status::Error;
-        }
-        let status = serde_json::to_value(self.load.status).unwrap_or_default();
-        let _ = self.event(end_us, "run_end", json!({"status": status}));
-        let duration_s = if self.load.started {
-            stopped_us.min(load_end_us).saturating_sub(self.load.t0_us) as f64 / 1e6
-        } else {
-            0.0
-        };
-        let notes = Notes {
-            command: self.command.clone(),
-            users: self.schedule.peak_users(),
-            errors: self.load.errors.clone(),
-            failures: self.load.failures.clone(),
-            callbacks_lost: self.load.callbacks_lost,
-            replaced: self.load.replaced,
-            mock_stats: self.control.stats().await.ok(),
-            charts: Vec::new(),
-        };
-        let degradation = self.degradation();
-        let totals = self.load.collector.totals();
-        let mut summary = Summary::build(Inputs {
-            scenario: &self.scenario.name,
-            status: self.load.status,
-            duration_s,
-            totals,
-            breakdown: Breakdown::of(totals),
-            slos: self.load.judge.verdicts(&totals.window(duration_s)),
-            rules: &self.scenario.slos,
-            bot: &self.load.resources.bot,
-            harness: &self.load.resources.harness,
-            leak_floor_mb_per_h: self.scenario.leak_floor_mb_per_h,
-            late_tolerance_ms: self.scenario.late_tolerance.as_secs_f64() * 1e3,
-            cpus: crate::machine_cpus(),
-            exits: self.load.exits,
-            restarts: self.load.restarts,
-            external_api: external_calls(self.external.as_ref()),
-            by_phase: self.load.phases.summarize(),
-            faults: self.recoveries(),
-            degradation,
-            journeys: self.load.steps.results(),
-        });
-        let limits = notes.mock_stats.as_ref().and_then(|s| TelegramLimits::of(self.scenario.telegram_limits, s));
-        summary.telegram_limits = limits;
-        let mut finished = complete_directory(self.dir.path(), &summary, notes)?;
-        finished.interrupted_by = self.load.interrupted_by;
-        if let Some(mock) = self.mock.take() {
-            mock.stop().await;
-        }
-        Ok(finished)
     }
 }
 

@@ -22,18 +22,15 @@ pub(super) struct Services {
     pub mock: Option<Mock>,
     /// Kept alive for the run: dropping it stops the external API.
     pub external: Option<bot_under_test::external_api::ExternalApi>,
+    /// The mock's control API; its root URL and the bot's token there too.
     pub control: Control,
-    /// The mock's root URL, and the bot's token there.
-    pub mock_url: String,
-    pub token: String,
 }
 
 pub(super) async fn start_services(scenario: &Scenario) -> Result<Services, Error> {
     let mock = Mock::start(scenario.telegram_limits.enforced()).await?;
     let external = services::start_external_api(&scenario.external_api, &scenario.faults, scenario.seed).await?;
     let control = Control::new(&mock.url, TOKEN)?;
-    let mock_url = mock.url.clone();
-    Ok(Services { mock: Some(mock), external: Some(external), control, mock_url, token: TOKEN.to_string() })
+    Ok(Services { mock: Some(mock), external: Some(external), control })
 }
 
 /// A mock that already runs: only what its control API can do applies. The external API and the enforcement of
@@ -47,8 +44,7 @@ pub(super) fn attach_services(scenario: &Scenario, attach: &Attach) -> Result<Se
         return Err(refuse("[telegram] limits cannot be enforced from here: start mock-telegram with --flood-limits (they are measured either way)"));
     }
     let control = Control::new(&attach.mock_url, &attach.token)?;
-    let mock_url = attach.mock_url.trim_end_matches('/').to_string();
-    Ok(Services { mock: None, external: None, control, mock_url, token: attach.token.clone() })
+    Ok(Services { mock: None, external: None, control })
 }
 
 /// Creates the scenario's group chats, members in user order; returns their chat ids.

@@ -32,8 +32,8 @@ impl Session {
         let webhook_url = webhook.map(|port| format!("http://127.0.0.1:{port}/webhook"));
         let external_api_url = self.external.as_ref().map(|e| e.uri());
         self.launch.env = bot::environment(&Surroundings {
-            mock_url: &self.mock_url,
-            token: &self.token,
+            mock_url: self.control.base(),
+            token: self.control.token(),
             external_api_url: external_api_url.as_deref(),
             database_path: &self.dir.path().join("bot.sqlite"),
             webhook: webhook_url.as_deref().zip(webhook),
@@ -59,11 +59,11 @@ impl Session {
     async fn attach_bot(&mut self, signals: &mut Signals) -> Result<(), Error> {
         let pid = self.bot_pid.load(std::sync::atomic::Ordering::Relaxed);
         let resources = if pid == 0 { "not measured (no --bot-pid)".to_string() } else { format!("pid {pid}") };
-        let fields = json!({"name": "attached bot", "mock": self.mock_url, "resources": resources});
+        let fields = json!({"name": "attached bot", "mock": self.control.base(), "resources": resources});
         self.event(now_us(), "bot_attached", fields)?;
         wait_ready(&self.control, None, None, signals).await.map_err(|e| match e {
             Error::Bot(m) => {
-                Error::Bot(format!("{m} at {} (is it connected to that mock with this token?)", self.mock_url))
+                Error::Bot(format!("{m} at {} (is it connected to that mock with this token?)", self.control.base()))
             }
             other => other,
         })

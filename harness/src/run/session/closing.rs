@@ -1,18 +1,23 @@
 //! What a closed second feeds once it is written: its row and latency intervals, the phases, the SLO judge, the
 //! seconds a recovery looks at, the degradation buckets and `checkpoint.json`; and, at the end, the recoveries and
-//! degradation verdicts judged on them. The rest of the run's loop is in `session`.
+//! degradation verdicts judged on them, the summary and the completed directory. The rest of the run's loop is in
+//! `session`.
 
 use std::time::Duration;
 
 use serde_json::json;
 
 use super::Session;
+use crate::bot::Bot;
 use crate::collector::Interval;
+use crate::driver::now_us;
 use crate::error::Error;
+use crate::limits::TelegramLimits;
 use crate::recovery;
-use crate::run::wrapup::{external_calls, recoveries};
+use crate::run::wrapup::{complete_directory, external_calls, recoveries};
+use crate::run::Finished;
 use crate::rundir::Row;
-use crate::summary::{Breakdown, Checkpoint};
+use crate::summary::{Breakdown, Checkpoint, Inputs, Notes, Status, Summary};
 
 impl Session {
     /// Writes one closed second: its timeseries row, its latency intervals, and any SLO breach it begins.
@@ -93,5 +98,87 @@ impl Session {
             external_api: external_calls(self.external.as_ref()),
         };
         self.dir.write_file("checkpoint.json", &serde_json::to_vec(&checkpoint).unwrap_or_default())
+    }
+
+    /// Stops what still runs and completes the directory. A write that fails here (a full disk) does not stop
+    /// the rest: the summary is still written if it can be, with status `error` and the failure named.
+    pub(super) async fn finish(mut self, bot: Option<Bot>) -> Result<Finished, Error> {
+        if let Some(bot) = bot {
+            bot.stop(&self.bot_pid).await;
+        }
+        let end_us = now_us();
+        let stopped_us = self.load.stopping.map_or(end_us, |(_, at)| at);
+        let load_end_us = self.load.t0_us + self.schedule.duration().as_micros() as u64;
+        let mut failed = Vec::new();
+        if self.load.started {
+            // Seconds after the load appear only if results landed in them.
+            for interval in self.load.collector.close_all(stopped_us.min(load_end_us)) {
+                failed.extend(self.write_interval(&interval).err());
+            }
+            failed.extend(self.timeline_events(stopped_us.min(load_end_us)).err());
+            failed.extend(self.checkpoint().err());
+        }
+        failed.extend(self.dir.flush_early_events().err());
+        for error in failed {
+            let text = error.to_string();
+            if !self.load.errors.contains(&text) {
+                self.load.errors.push(text);
+            }
+            self.load.status = Status::Error;
+        }
+        let status = serde_json::to_value(self.load.status).unwrap_or_default();
+        let _ = self.event(end_us, "run_end", json!({"status": status}));
+        let duration_s = if self.load.started {
+            stopped_us.min(load_end_us).saturating_sub(self.load.t0_us) as f64 / 1e6
+        } else {
+            0.0
+        };
+        let notes = Notes {
+            command: self.command.clone(),
+            users: self.schedule.peak_users(),
+            errors: self.load.errors.clone(),
+            failures: self.load.failures.clone(),
+            callbacks_lost: self.load.callbacks_lost,
+            replaced: self.load.replaced,
+            mock_stats: self.control.stats().await.ok(),
+            charts: Vec::new(),
+        };
+        let summary = self.summary(duration_s, notes.mock_stats.as_ref());
+        let mut finished = complete_directory(self.dir.path(), &summary, notes)?;
+        finished.interrupted_by = self.load.interrupted_by;
+        if let Some(mock) = self.mock.take() {
+            mock.stop().await;
+        }
+        Ok(finished)
+    }
+
+    /// The run's `summary.json`, from what the load folded and the mock's stats at the end.
+    fn summary(&mut self, duration_s: f64, mock_stats: Option<&serde_json::Value>) -> Summary {
+        let degradation = self.degradation();
+        let totals = self.load.collector.totals();
+        let mut summary = Summary::build(Inputs {
+            scenario: &self.scenario.name,
+            status: self.load.status,
+            duration_s,
+            totals,
+            breakdown: Breakdown::of(totals),
+            slos: self.load.judge.verdicts(&totals.window(duration_s)),
+            rules: &self.scenario.slos,
+            bot: &self.load.resources.bot,
+            harness: &self.load.resources.harness,
+            leak_floor_mb_per_h: self.scenario.leak_floor_mb_per_h,
+            late_tolerance_ms: self.scenario.late_tolerance.as_secs_f64() * 1e3,
+            cpus: crate::machine_cpus(),
+            exits: self.load.exits,
+            restarts: self.load.restarts,
+            external_api: external_calls(self.external.as_ref()),
+            by_phase: self.load.phases.summarize(),
+            faults: self.recoveries(),
+            degradation,
+            journeys: self.load.steps.results(),
+        });
+        let limits = mock_stats.and_then(|s| TelegramLimits::of(self.scenario.telegram_limits, s));
+        summary.telegram_limits = limits;
+        summary
     }
 }
