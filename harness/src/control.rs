@@ -182,6 +182,29 @@ impl Control {
         self.get_json(&format!("/control/bots/{}", self.token)).await
     }
 
+    /// How far the mock's clock is ahead of this machine's, from the exchange with the shortest round trip of
+    /// `CLOCK_SAMPLES` (Cristian's method: the mock read its clock about halfway through): the offset and that
+    /// round trip, µs. Due times are this machine's clock and answers the mock's, so the offset adds to every
+    /// latency measured across two machines.
+    pub async fn clock_offset(&self) -> Result<ClockOffset, Error> {
+        #[derive(Deserialize)]
+        struct Health {
+            now_us: u64,
+        }
+        let mut best: Option<ClockOffset> = None;
+        for _ in 0..CLOCK_SAMPLES {
+            let sent = crate::driver::now_us();
+            let health: Health = self.get_json("/control/health").await?;
+            let received = crate::driver::now_us();
+            let rtt_us = received.saturating_sub(sent);
+            let offset_us = health.now_us as i64 - (sent / 2 + received / 2) as i64;
+            if best.is_none_or(|b| rtt_us < b.rtt_us) {
+                best = Some(ClockOffset { offset_us, rtt_us });
+            }
+        }
+        best.ok_or_else(|| Error::Control("no clock sample".into()))
+    }
+
     /// The mock's own counters and histograms for this bot, for the report's cross-check.
     pub async fn stats(&self) -> Result<serde_json::Value, Error> {
         self.get_json(&format!("/control/bots/{}/stats", self.token)).await
@@ -232,6 +255,17 @@ impl Control {
         }
         serde_json::from_slice(&bytes).map_err(|e| Error::Control(format!("GET {url}: {e}")))
     }
+}
+
+/// How many health requests `Control::clock_offset` times.
+const CLOCK_SAMPLES: usize = 5;
+
+/// The mock's clock minus this machine's, and the round trip it was measured over (the offset's error is at most
+/// half of it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct ClockOffset {
+    pub offset_us: i64,
+    pub rtt_us: u64,
 }
 
 /// The `error` of a control API error body, or the body itself.

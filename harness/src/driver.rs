@@ -4,6 +4,7 @@
 //! `ActionResult` to the collector. goose's own metrics, logs and reports are switched off: they would be
 //! per-request data we do not want, and our numbers come from the collector.
 
+use std::collections::BTreeMap;
 use std::ops::Range;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -45,8 +46,8 @@ pub struct Driver {
     link: Link,
     schedule: Schedule,
     scenario: Scenario,
-    /// The (negative) chat ids of the scenario's groups, in order.
-    groups: Vec<i64>,
+    /// The (negative) chat ids of the groups this generator drives, by group index.
+    groups: BTreeMap<usize, i64>,
     /// The start of the load; due times are offsets from it.
     t0: Instant,
     results: mpsc::Sender<ActionResult>,
@@ -98,12 +99,12 @@ impl Driver {
         client: reqwest::Client,
         link: Link,
         scenario: Scenario,
-        groups: Vec<i64>,
+        schedule: Schedule,
+        groups: BTreeMap<usize, i64>,
         t0: Instant,
         results: mpsc::Sender<ActionResult>,
         stop: watch::Receiver<bool>,
     ) -> Driver {
-        let schedule = Schedule::new(scenario.steps.clone(), scenario.pacing.clone());
         let cursors = (0..scenario.feeds.feeds.len()).map(|_| AtomicUsize::new(0)).collect();
         Driver {
             client,
@@ -156,11 +157,11 @@ impl Driver {
     /// goose `on_start`: give the user the shared client and its schedule.
     async fn start_user(self: Arc<Self>, user: &mut GooseUser) -> TransactionResult {
         user.client = self.client.clone();
-        let n_users = self.schedule.peak_users().max(1);
-        let index = user.weighted_users_index % n_users;
+        let users = self.schedule.users();
+        let index = users.get(user.weighted_users_index % users.len().max(1)).copied().unwrap_or(0);
         let id = USER_ID_BASE + index as i64;
         let chat_id = match self.scenario.chats.group_of(index) {
-            Some(group) => self.groups.get(group).copied().unwrap_or(id),
+            Some(group) => self.groups.get(&group).copied().unwrap_or(id),
             None => id,
         };
         let seed = self.scenario.seed ^ (index as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
@@ -424,7 +425,7 @@ where
 /// loop stops goose with the killswitch.
 pub fn attack(driver: &Arc<Driver>, host: &str, run_time: Duration) -> Result<GooseAttack, Error> {
     let goose = |e: GooseError| Error::Load(e.to_string());
-    let n_users = driver.schedule.peak_users().max(1);
+    let n_users = driver.schedule.users().len().max(1);
     let mut config = GooseConfiguration::default();
     config.no_telnet = true;
     config.no_websocket = true;

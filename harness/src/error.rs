@@ -3,6 +3,9 @@
 
 use std::path::PathBuf;
 
+/// The exit code of a run that could not be ready by its `--start-at`.
+pub const START_MISSED_EXIT: u8 = 97;
+
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// A scenario file that does not parse or validate, located down to line, column and field.
@@ -25,6 +28,9 @@ pub enum Error {
     Load(String),
     #[error("interrupted by {} before the load started", .0.name())]
     Interrupted(crate::signals::Interruption),
+    /// `--start-at` came, or was too near, before this generator was ready to start the load (exit code 97).
+    #[error("--start-at: {0}")]
+    StartMissed(String),
 }
 
 impl Error {
@@ -33,11 +39,12 @@ impl Error {
         move |source| Error::Io { context, source }
     }
 
-    /// The exit code of a command that failed with this: 128 + the signal for an interruption, 2 for bad usage or
-    /// input, 1 for anything else.
+    /// The exit code of a command that failed with this: 128 + the signal for an interruption, 97 for a missed
+    /// `--start-at`, 2 for bad usage or input, 1 for anything else.
     pub fn exit_code(&self) -> u8 {
         match self {
             Error::Interrupted(by) => by.exit_code(),
+            Error::StartMissed(_) => START_MISSED_EXIT,
             e if e.is_usage() => 2,
             _ => 1,
         }

@@ -37,6 +37,7 @@ pub mod sampler;
 pub mod scenario;
 pub mod schedule;
 pub mod services;
+pub mod shard;
 pub mod shift;
 pub mod signals;
 pub mod slo;

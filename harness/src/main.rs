@@ -1,6 +1,6 @@
 //! The `tgload` command: parse the command line, call the library, map the outcome to an exit code.
 //! `run`: 0 objectives hold, 99 they do not, 98 inconclusive (the generator was saturated), 128 + N a signal N
-//! interrupted it, 1 the run failed, 2 bad usage.
+//! interrupted it, 97 it could not be ready by `--start-at`, 1 the run failed, 2 bad usage.
 //! `run --repeat N`: the worst of the runs' codes. `compare` and `ab`: 0 no gated metric is worse or inconclusive,
 //! 99 one is worse, 98 one is inconclusive (or the sides are not like for like), 1 the output could not be
 //! written (for `ab`: a run failed), 2 bad usage or input.
@@ -56,6 +56,15 @@ enum Command {
         /// without it they are absent.
         #[arg(long, value_name = "PID", requires = "mock_url")]
         bot_pid: Option<u32>,
+        /// Drive shard I of N (counted from 0) of the scenario: a disjoint part of its users, chats and groups,
+        /// and so of its arrival rate; the N shards attach to one mock (with --mock-url). `tgload merge` joins
+        /// their run directories.
+        #[arg(long, value_name = "I/N", requires = "mock_url", conflicts_with = "repeat")]
+        shard: Option<harness::shard::Shard>,
+        /// Start the load at this moment, unix seconds or RFC 3339 (2026-12-01T23:00:00Z), e.g. the same on every
+        /// shard; exit 97 if tgload cannot be ready by then.
+        #[arg(long, value_name = "TIME", value_parser = harness::shard::parse_start_at, conflicts_with = "repeat")]
+        start_at: Option<std::time::SystemTime>,
         #[command(flatten)]
         ci: Ci,
     },
@@ -322,10 +331,24 @@ fn main() -> ExitCode {
         .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
         .init();
     match cli.command {
-        Command::Run { scenario, out, load, bot_cmd, restart, repeat, mock_url, token, bot_pid, ci } => {
+        Command::Run {
+            scenario,
+            out,
+            load,
+            bot_cmd,
+            restart,
+            repeat,
+            mock_url,
+            token,
+            bot_pid,
+            shard,
+            start_at,
+            ci,
+        } => {
             let outputs = Outputs::new(ci.junit);
             let attach = mock_url.zip(token).map(|(mock_url, token)| harness::run::Attach { mock_url, token, bot_pid });
-            let options = harness::Options { out, bot_cmd, restart, attach, ..load.options(scenario) };
+            let shard = shard.unwrap_or_default();
+            let options = harness::Options { out, bot_cmd, restart, attach, shard, start_at, ..load.options(scenario) };
             match repeat {
                 Some(repeat) => repeats(harness::repeats::command::Options { run: options, repeat }, &outputs),
                 None => run(options, &outputs),

@@ -21,6 +21,8 @@ pub struct Meta<'a> {
     pub command: &'a [String],
     /// The live metrics' URL (`--metrics-addr`), when they are served.
     pub metrics_url: Option<&'a str>,
+    /// The part of the scenario this generator drives (`--shard`).
+    pub shard: crate::shard::Shard,
 }
 
 impl Meta<'_> {
@@ -30,6 +32,7 @@ impl Meta<'_> {
         json!({
             "commit": commit(),
             "tgload_version": env!("CARGO_PKG_VERSION"),
+            "build_sha256": build_sha256(),
             "dependencies": {
                 "goose": locked_version("goose"),
                 "teloxide": locked_version("teloxide"),
@@ -51,6 +54,7 @@ impl Meta<'_> {
             "seed": self.scenario.map(|s| s.seed),
             "start_time": rfc3339(self.started),
             "command_line": self.command,
+            "shard": (!self.shard.is_whole()).then(|| json!({"index": self.shard.index, "count": self.shard.count})),
             // The mock's is added once it listens.
             "metrics": {"harness": self.metrics_url, "mock": null},
         })
@@ -63,6 +67,13 @@ fn cpu_model() -> Option<String> {
     let info = std::fs::read_to_string("/proc/cpuinfo").ok()?;
     let line = info.lines().find(|l| l.starts_with("model name"))?;
     Some(line.split_once(':')?.1.trim().to_string())
+}
+
+/// The SHA-256 of the running tgload executable: which build ran, even without a repository (`tgload merge`
+/// refuses shards of different builds).
+fn build_sha256() -> Option<String> {
+    let exe = std::env::current_exe().ok()?;
+    Some(sha256_hex(&std::fs::read(exe).ok()?))
 }
 
 /// `git rev-parse HEAD` in the working directory, or `None` outside a repository (or before a commit).

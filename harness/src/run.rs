@@ -41,6 +41,10 @@ pub struct Options {
     pub metrics_addr: Option<std::net::SocketAddr>,
     /// A mock and a bot that already run (`--mock-url`): tgload starts neither.
     pub attach: Option<Attach>,
+    /// The part of the scenario this generator drives (`--shard I/N`); the whole of it by default.
+    pub shard: crate::shard::Shard,
+    /// When the load starts (`--start-at`), on every shard; otherwise at the first whole second once ready.
+    pub start_at: Option<SystemTime>,
 }
 
 /// `--mock-url URL --token TOKEN [--bot-pid PID]`: a mock-telegram that runs elsewhere, reached over the network,
@@ -110,6 +114,7 @@ pub async fn run(options: Options) -> Result<Finished, Error> {
         started,
         command: &options.command_line,
         metrics_url: exporter.as_ref().map(Exporter::url),
+        shard: options.shard,
     };
     let meta = meta.to_json();
     rundir.write_file("meta.json", serde_json::to_string_pretty(&meta).unwrap_or_default().as_bytes())?;
@@ -138,6 +143,13 @@ fn apply_overrides(mut scenario: Scenario, options: &Options) -> Result<Scenario
     }
     if let Some(rate) = options.rate {
         scenario.set_rate(rate).map_err(|m| Error::Usage(format!("--rate: {m}")))?;
+    }
+    let shard = options.shard;
+    if shard.users(scenario.peak_users(), &scenario.chats).is_empty() {
+        return Err(Error::Usage(format!(
+            "--shard {shard}: this shard has none of the scenario's {} users; use fewer shards",
+            scenario.peak_users()
+        )));
     }
     Ok(scenario)
 }

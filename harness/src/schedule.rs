@@ -21,17 +21,31 @@ pub struct Schedule {
     steps: Vec<Step>,
     pacing: Pacing,
     peak_users: usize,
+    /// The users this generator drives, in index order: all of them, or a shard's (`shard`).
+    users: Vec<usize>,
 }
 
 impl Schedule {
     pub fn new(steps: Vec<Step>, pacing: Pacing) -> Schedule {
         let peak_users = steps.iter().map(|s| s.users).max().unwrap_or(0);
-        Schedule { steps, pacing, peak_users }
+        Schedule { steps, pacing, peak_users, users: (0..peak_users).collect() }
     }
 
-    /// The number of synthetic users the run needs: the largest step.
+    /// The same plan, of which this generator drives only `users` (a shard's): each keeps the windows and slots
+    /// it has in the whole plan, so the shards together send exactly what one generator would.
+    pub fn driving(mut self, users: Vec<usize>) -> Schedule {
+        self.users = users;
+        self
+    }
+
+    /// The number of synthetic users the whole run needs: the largest step.
     pub fn peak_users(&self) -> usize {
         self.peak_users
+    }
+
+    /// The users this generator drives (0-based indices of the whole run), in index order.
+    pub fn users(&self) -> &[usize] {
+        &self.users
     }
 
     /// The length of the load: every step's ramp and hold.
@@ -56,9 +70,9 @@ impl Schedule {
         phases.iter().rev().find(|(start, _)| *start <= t).or(phases.first()).map_or("", |(_, label)| label)
     }
 
-    /// How many users the plan has active at `t`.
+    /// How many of this generator's users the plan has active at `t`.
     pub fn active_users(&self, t: Duration) -> usize {
-        (0..self.peak_users).filter(|&user| self.windows(user).iter().any(|w| w.contains(&t))).count()
+        self.users.iter().filter(|&&user| self.windows(user).iter().any(|w| w.contains(&t))).count()
     }
 
     /// The spans in which `user` (0-based) is active. Ramps spread starts and stops evenly over the ramp.
@@ -261,6 +275,28 @@ mod tests {
         check_slot_count(10_000, 3333.0, 3.0);
         check_slot_count(1, 1000.0, 10.0);
         check_slot_count(7, 0.7, 100.0);
+    }
+
+    #[test]
+    fn shards_send_exactly_the_whole_runs_actions() {
+        use crate::scenario::Chats;
+        use crate::shard::Shard;
+        let steps = || vec![step(7, 3.0, 10.0), step(3, 2.0, 5.0)];
+        let whole = Schedule::new(steps(), Pacing::Open { rate_per_s: 13.0 });
+        let mut expected: Vec<f64> = (0..7).flat_map(|u| dues(&whole, u, 0.01)).collect();
+        let chats = Chats { group_share: 0.4, group_size: 2 };
+        let mut sharded = Vec::new();
+        let mut active = 0;
+        for index in 0..3 {
+            let users = Shard { index, count: 3 }.users(7, &chats);
+            let schedule = Schedule::new(steps(), Pacing::Open { rate_per_s: 13.0 }).driving(users.clone());
+            sharded.extend(users.iter().flat_map(|&u| dues(&schedule, u, 0.01)));
+            active += schedule.active_users(secs(4.0));
+        }
+        expected.sort_by(f64::total_cmp);
+        sharded.sort_by(f64::total_cmp);
+        assert_eq!(sharded, expected);
+        assert_eq!(active, whole.active_users(secs(4.0)));
     }
 
     #[test]

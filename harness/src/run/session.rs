@@ -3,6 +3,7 @@
 //! bounded in time: the load by the schedule, the stop by the answer timeout, the wait for goose by a
 //! hard deadline.
 
+use std::collections::BTreeMap;
 use std::sync::atomic::AtomicU32;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -18,7 +19,7 @@ use super::wrapup::{first_second_judged, write_failed};
 use super::{Finished, Options};
 use crate::bot::{Bot, Launch, Program};
 use crate::collector::{ActionResult, Collector};
-use crate::control::{Control, FaultWindow};
+use crate::control::{ClockOffset, Control, FaultWindow};
 use crate::driver::{self, now_us, Driver};
 use crate::error::Error;
 use crate::link::Link;
@@ -28,6 +29,7 @@ use crate::rundir::RunDir;
 use crate::sampler::{self, BotPid, Sample};
 use crate::scenario::Scenario;
 use crate::schedule::Schedule;
+use crate::shard::Shard;
 use crate::signals::{Interruption, Signals};
 use crate::slo::Judge;
 use crate::summary::{Phases, Status};
@@ -69,6 +71,8 @@ pub(super) struct Session {
     load: Load,
     /// The live metrics endpoint and what feeds it.
     live: LiveMetrics,
+    shard: Shard,
+    start_at: Option<SystemTime>,
 }
 
 /// The state of the load itself.
@@ -165,7 +169,8 @@ impl Session {
             stderr: dir.path().join("bot.stderr.log"),
             supervisor: std::path::PathBuf::new(),
         };
-        let schedule = Schedule::new(scenario.steps.clone(), scenario.pacing.clone());
+        let schedule = Schedule::new(scenario.steps.clone(), scenario.pacing.clone())
+            .driving(options.shard.users(scenario.peak_users(), &scenario.chats));
         let timeout_us = scenario.answer_timeout.as_micros() as u64;
         let load = Load {
             started: false,
@@ -219,6 +224,8 @@ impl Session {
             command: options.command_line.join(" "),
             load,
             live,
+            shard: options.shard,
+            start_at: options.start_at,
         }
     }
 
@@ -248,7 +255,8 @@ impl Session {
 
     /// The load: set up goose and the sampler, run the loop, and wrap up.
     async fn run(mut self, bot: Option<Bot>, signals: Signals) -> Result<Finished, Error> {
-        let groups = match create_groups(&self.control, &self.scenario.chats, self.schedule.peak_users()).await {
+        let chats = &self.scenario.chats;
+        let groups = match create_groups(&self.control, chats, self.schedule.peak_users(), self.shard).await {
             Ok(groups) => groups,
             Err(error) => {
                 self.note_error(&error);
@@ -271,12 +279,14 @@ impl Session {
     async fn drive(
         &mut self,
         mut bot: Option<Bot>,
-        groups: Vec<i64>,
+        groups: BTreeMap<usize, i64>,
         signals: Signals,
     ) -> Result<Option<Bot>, (Error, Option<Bot>)> {
         let (results_tx, results) = mpsc::channel(RESULT_QUEUE);
         let (stop_tx, stop_rx) = watch::channel(false);
-        let (driver, attack) = match self.prepare_load(groups, results_tx, stop_rx) {
+        // Measured before the start is fixed: a shard on another machine records how far its clock is off.
+        let clock = self.control.clock_offset().await.ok();
+        let (driver, attack) = match self.prepare_load(groups, results_tx, stop_rx, clock) {
             Ok(prepared) => prepared,
             Err(e) => return Err((e, bot)),
         };
@@ -302,21 +312,23 @@ impl Session {
     /// builds the users' shared driver and the goose attack.
     fn prepare_load(
         &mut self,
-        groups: Vec<i64>,
+        groups: BTreeMap<usize, i64>,
         results: mpsc::Sender<ActionResult>,
         stop: watch::Receiver<bool>,
+        clock: Option<ClockOffset>,
     ) -> Result<(Arc<Driver>, goose::GooseAttack), Error> {
-        let n_users = self.schedule.peak_users();
+        let n_users = self.schedule.users().len();
         let lead_in = Duration::from_secs(1) + Duration::from_micros(100 * n_users as u64);
         let timeout = self.scenario.answer_timeout + Duration::from_secs(2);
         let client = crate::link::http2_client(timeout).map_err(Error::Load)?;
-        self.begin_load(lead_in)?;
+        let lead_in = self.begin_load(lead_in, clock)?;
         let link = match &self.mock {
             Some(mock) => Link::in_process(mock.router(), self.control.actions_path(), timeout),
             None => Link::network(format!("{}{}", self.control.base(), self.control.actions_path()), timeout)
                 .map_err(Error::Load)?,
         };
-        let driver = Arc::new(Driver::new(client, link, self.scenario.clone(), groups, self.load.t0, results, stop));
+        let (scenario, schedule) = (self.scenario.clone(), self.schedule.clone());
+        let driver = Arc::new(Driver::new(client, link, scenario, schedule, groups, self.load.t0, results, stop));
         let backstop = lead_in + self.schedule.duration() + 2 * self.scenario.answer_timeout + Duration::from_secs(30);
         let attack = driver::attack(&driver, self.control.base(), backstop)?;
         Ok((driver, attack))
@@ -379,11 +391,41 @@ impl Session {
         outcome
     }
 
-    fn begin_load(&mut self, lead_in: Duration) -> Result<(), Error> {
-        let t0_system = SystemTime::now() + lead_in;
+    /// Fixes the load's start: `--start-at`, if at least `lead_in` ahead, or else the first whole second
+    /// `lead_in` ahead, so that seconds are unix seconds (every shard's line up). Records it, and the clock's
+    /// offset from the mock's, in `meta.json`; returns how far ahead it is.
+    fn begin_load(&mut self, lead_in: Duration, clock: Option<ClockOffset>) -> Result<Duration, Error> {
+        let (now, now_instant) = (SystemTime::now(), Instant::now());
+        let t0_system = match self.start_at {
+            Some(at) if at < now + lead_in => {
+                let late = (now + lead_in).duration_since(at).unwrap_or_default();
+                return Err(Error::StartMissed(format!(
+                    "{} came {:.1}s too soon: this generator was ready {:.1}s after it (it starts its {} users {:.1}s ahead of the load)",
+                    crate::meta::rfc3339(at),
+                    late.as_secs_f64(),
+                    late.as_secs_f64(),
+                    self.schedule.users().len(),
+                    lead_in.as_secs_f64(),
+                )));
+            }
+            Some(at) => at,
+            None => {
+                let earliest = crate::rundir::unix_us(now + lead_in);
+                SystemTime::UNIX_EPOCH + Duration::from_secs(earliest.div_ceil(1_000_000))
+            }
+        };
+        let lead_in = t0_system.duration_since(now).unwrap_or_default();
         let load = &mut self.load;
-        load.t0 = Instant::now() + lead_in;
+        load.t0 = now_instant + lead_in;
         load.t0_us = crate::rundir::unix_us(t0_system);
+        let start = json!({
+            "unix_us": load.t0_us,
+            "rfc3339": crate::meta::rfc3339(t0_system),
+            "requested": self.start_at.is_some(),
+            "clock_offset_us": clock.map(|c| c.offset_us),
+            "clock_rtt_us": clock.map(|c| c.rtt_us),
+        });
+        self.live.record(&self.dir, "start", start)?;
         let timeout_us = self.scenario.answer_timeout.as_micros() as u64;
         load.collector =
             Collector::new(load.t0_us, timeout_us + 3_000_000, self.scenario.late_tolerance.as_micros() as u64);
@@ -391,7 +433,8 @@ impl Session {
         if let Some(external) = &self.external {
             external.set_origin(load.t0.into_std());
         }
-        self.dir.begin_load(t0_system)
+        self.dir.begin_load(t0_system)?;
+        Ok(lead_in)
     }
 
     /// When the loop must act even without an event: the end of the drain, or the give-up point.
@@ -465,7 +508,7 @@ impl Session {
         }
         self.timeline_events(now)?;
         let elapsed = Duration::from_micros(now.saturating_sub(self.load.t0_us));
-        let n_users = self.schedule.peak_users();
+        let n_users = self.schedule.users().len();
         match self.load.stopping {
             // goose's own Ctrl-C handler may have caught the signal before ours.
             None if goose::is_killswitch_triggered() => {

@@ -1,6 +1,7 @@
 //! Getting a run ready: the in-process services (or a mock elsewhere, attached with `--mock-url`), waiting for the
 //! bot to poll, a port for its webhook, the group chats.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use tokio::time::Instant;
@@ -12,6 +13,7 @@ use crate::driver::USER_ID_BASE;
 use crate::error::Error;
 use crate::scenario::{Chats, Scenario, Target};
 use crate::services::{self, Mock};
+use crate::shard::Shard;
 use crate::signals::Signals;
 
 /// How long the bot may take to start polling (or set its webhook).
@@ -47,17 +49,22 @@ pub(super) fn attach_services(scenario: &Scenario, attach: &Attach) -> Result<Se
     Ok(Services { mock: None, external: None, control })
 }
 
-/// Creates the scenario's group chats, members in user order; returns their chat ids.
-pub(super) async fn create_groups(control: &Control, chats: &Chats, n_users: usize) -> Result<Vec<i64>, Error> {
-    let mut members = vec![Vec::new(); chats.n_groups(n_users)];
+/// Creates the groups `shard` drives, members in user order; returns their chat ids by group index.
+pub(super) async fn create_groups(
+    control: &Control,
+    chats: &Chats,
+    n_users: usize,
+    shard: Shard,
+) -> Result<BTreeMap<usize, i64>, Error> {
+    let mut members: BTreeMap<usize, Vec<i64>> = BTreeMap::new();
     for user in 0..n_users {
-        if let Some(group) = chats.group_of(user) {
-            members[group].push(USER_ID_BASE + user as i64);
+        if let Some(group) = chats.group_of(user).filter(|&g| shard.owns_group(g)) {
+            members.entry(group).or_default().push(USER_ID_BASE + user as i64);
         }
     }
-    let mut ids = Vec::with_capacity(members.len());
-    for (i, m) in members.iter().enumerate() {
-        ids.push(control.create_group(&format!("tgload group {}", i + 1), m).await?);
+    let mut ids = BTreeMap::new();
+    for (group, m) in members {
+        ids.insert(group, control.create_group(&format!("tgload group {}", group + 1), &m).await?);
     }
     Ok(ids)
 }

@@ -15,8 +15,9 @@ use crate::faults::Window;
 use crate::server::Server;
 use crate::wire::User;
 
+/// `now_us` is the mock's clock (unix µs), which a load generator elsewhere measures its own offset from.
 pub async fn health() -> axum::Json<Value> {
-    axum::Json(json!({"ok": true}))
+    axum::Json(json!({"ok": true, "now_us": crate::now_us()}))
 }
 
 #[derive(Deserialize)]

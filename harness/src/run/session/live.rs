@@ -31,7 +31,14 @@ impl LiveMetrics {
     pub(super) fn record_mock(&mut self, dir: &RunDir, mock_url: &str) -> Result<(), Error> {
         let url = format!("{mock_url}/metrics");
         eprintln!("tgload: the mock's metrics at {url}");
-        self.meta["metrics"]["mock"] = json!(url);
+        let mut metrics = self.meta["metrics"].take();
+        metrics["mock"] = json!(url);
+        self.record(dir, "metrics", metrics)
+    }
+
+    /// Sets `meta.json`'s `key` and rewrites it.
+    pub(super) fn record(&mut self, dir: &RunDir, key: &str, value: Value) -> Result<(), Error> {
+        self.meta[key] = value;
         dir.write_file("meta.json", serde_json::to_string_pretty(&self.meta).unwrap_or_default().as_bytes())
     }
 
