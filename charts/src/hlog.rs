@@ -7,7 +7,7 @@ use std::borrow::Cow;
 
 use base64::Engine as _;
 use hdrhistogram::serialization::interval_log::{IntervalLogIterator, LogEntry, LogIteratorError};
-use hdrhistogram::serialization::Deserializer;
+use hdrhistogram::serialization::{Deserializer, Serializer as _, V2DeflateSerializer};
 use hdrhistogram::Histogram;
 
 use crate::Error;
@@ -68,6 +68,31 @@ pub fn for_each_interval(
     text: &str,
     mut visit: impl FnMut(&str, u64, Histogram<u64>) -> Result<(), String>,
 ) -> Result<(), Error> {
+    let mut deserializer = Deserializer::new();
+    walk(text, |tag, start_s, encoded| decode_with(&mut deserializer, encoded).and_then(|h| visit(tag, start_s, h)))
+}
+
+/// Like `for_each_interval`, without decoding: hands over each interval's histogram as its base64 text, for a
+/// reader that decodes only some (`tgload merge`, a second at a time).
+pub fn for_each_encoded(text: &str, mut visit: impl FnMut(&str, u64, &str) -> Result<(), String>) -> Result<(), Error> {
+    walk(text, |tag, start_s, encoded| visit(tag, start_s, encoded))
+}
+
+/// One histogram from its base64 text (V2 or V2 deflate), as an interval log holds it.
+pub fn decode_histogram(encoded: &str) -> Result<Histogram<u64>, String> {
+    decode_with(&mut Deserializer::new(), encoded)
+}
+
+/// One histogram as base64 text of its V2 deflate encoding, as an interval log holds it.
+pub fn encode_histogram(histogram: &Histogram<u64>) -> Result<String, String> {
+    let mut bytes = Vec::new();
+    V2DeflateSerializer::new()
+        .serialize(histogram, &mut bytes)
+        .map_err(|e| format!("histogram does not encode: {e:?}"))?;
+    Ok(base64::engine::general_purpose::STANDARD.encode(bytes))
+}
+
+fn walk(text: &str, mut visit: impl FnMut(&str, u64, &str) -> Result<(), String>) -> Result<(), Error> {
     let torn_from =
         (!text.is_empty() && !text.ends_with('\n')).then(|| text.rfind('\n').map_or(0, |newline| newline + 1));
     // The log parser needs every line terminated, the last one included.
@@ -76,7 +101,6 @@ pub fn for_each_interval(
         None => Cow::Borrowed(text),
     };
     let is_torn = |offset: usize| torn_from.is_some_and(|start| offset >= start);
-    let mut deserializer = Deserializer::new();
     for entry in IntervalLogIterator::new(input.as_bytes()) {
         let interval = match entry {
             Ok(LogEntry::Interval(interval)) => interval,
@@ -92,7 +116,7 @@ pub fn for_each_interval(
         // The encoded text is a slice of `input`, so its address gives its offset and so its line number.
         let encoded = interval.encoded_histogram();
         let offset = encoded.as_ptr() as usize - input.as_ptr() as usize;
-        match decode(&mut deserializer, encoded).and_then(|h| visit(tag, start_s, h)) {
+        match visit(tag, start_s, encoded) {
             Ok(()) => {}
             Err(_) if is_torn(offset) => break,
             Err(reason) => return Err(Error::malformed(FILE, line_at(&input, offset), reason)),
@@ -101,7 +125,7 @@ pub fn for_each_interval(
     Ok(())
 }
 
-fn decode(deserializer: &mut Deserializer, encoded: &str) -> Result<Histogram<u64>, String> {
+fn decode_with(deserializer: &mut Deserializer, encoded: &str) -> Result<Histogram<u64>, String> {
     let bytes = base64::engine::general_purpose::STANDARD
         .decode(encoded.trim())
         .map_err(|e| format!("histogram is not base64: {e}"))?;

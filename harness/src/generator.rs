@@ -4,7 +4,7 @@
 //! figures are handed in. The criteria are those of `shared/reference/verdicts.md` §2 ("check the generator
 //! first").
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// More than this share of actions sent late or never sent means the schedule was not kept.
 const MAX_LATE_SHARE: f64 = 0.01;
@@ -13,7 +13,7 @@ const MAX_HARNESS_CPU_SHARE: f64 = 0.8;
 /// The bot's and tgload's CPU together at or above this share of the machine: they compete for it.
 const MAX_MACHINE_CPU_SHARE: f64 = 0.9;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Verdict {
     Ok,

@@ -25,6 +25,7 @@ pub mod junit;
 pub mod leak;
 pub mod limits;
 pub mod link;
+pub mod merge;
 pub mod meta;
 pub mod metrics;
 pub mod progress;

@@ -4,7 +4,8 @@
 //! `run --repeat N`: the worst of the runs' codes. `compare` and `ab`: 0 no gated metric is worse or inconclusive,
 //! 99 one is worse, 98 one is inconclusive (or the sides are not like for like), 1 the output could not be
 //! written (for `ab`: a run failed), 2 bad usage or input.
-//! `report`: 0 rebuilt, 1 not written, 2 bad input. `capacity`: 0 the bot's limit found, 98 inconclusive, 1 a probe
+//! `report`: 0 rebuilt, 1 not written, 2 bad input. `merge`: like `run` (0, 99, 98), 2 shards that are missing,
+//! failed or not of one load (each named), 1 not written. `capacity`: 0 the bot's limit found, 98 inconclusive, 1 a probe
 //! could not run, 2 bad usage. `history`: 0 (informational), 1 not written, 2 bad input. `supervise` is tgload's
 //! own, for the bot's process.
 
@@ -173,6 +174,19 @@ enum Command {
         #[command(flatten)]
         ci: Ci,
     },
+    /// Merge the run directories of the shards of one load (`tgload run --shard I/N --start-at T`) into one run
+    /// directory, exactly: histograms added per tag and second, counts summed, the SLOs judged once on the whole.
+    #[command(after_help = MERGE_HELP)]
+    Merge {
+        /// The merged run directory to write.
+        #[arg(value_name = "OUT")]
+        out: PathBuf,
+        /// Every shard's run directory, 0/N to N-1/N, in any order.
+        #[arg(value_name = "SHARD_DIR", required = true)]
+        shards: Vec<PathBuf>,
+        #[command(flatten)]
+        ci: Ci,
+    },
     /// Runs a bot for `tgload run` and stops it when tgload says so or dies (internal).
     #[command(hide = true)]
     Supervise {
@@ -302,6 +316,24 @@ Exit codes:
   1   a file could not be written
   2   bad input (not a run directory, a malformed file: named with its line)";
 
+const MERGE_HELP: &str = "\
+Every shard must have completed its run of the same scenario (and overrides) with the same tgload build and the
+same --start-at; the merged summary.json has a `merged` entry listing them, each with its own generator verdict
+and clock offset from the mock. Example, three shards started together:
+
+  T=$(( $(date +%s) + 30 ))
+  for i in 0 1 2; do
+    tgload run scenarios/smoke.toml --mock-url http://10.0.0.5:8081 --token $TOKEN --shard $i/3 --start-at $T --out runs/s$i &
+  done; wait
+  tgload merge runs/merged runs/s0 runs/s1 runs/s2
+
+Exit codes:
+  0   every objective held
+  99  an objective failed
+  98  inconclusive: a generator (any shard's, or the merged lateness) was saturated
+  2   a shard is missing, failed, ran another scenario, build or start, or a file is malformed (each named)
+  1   a file could not be written";
+
 fn parse_duration(text: &str) -> Result<Duration, String> {
     harness::duration::parse(text)
 }
@@ -381,6 +413,7 @@ fn main() -> ExitCode {
             compare(&options, &Outputs::new(ci.junit))
         }
         Command::Report { dir, ci } => report(&dir, &Outputs::new(ci.junit)),
+        Command::Merge { out, shards, ci } => merge(&out, &shards, &Outputs::new(ci.junit)),
         Command::History { file, add, night, commit, threshold, json } => {
             history(&file, add.as_deref().zip(night.as_deref()), commit.as_deref(), threshold.fraction(), json)
         }
@@ -592,6 +625,18 @@ fn report(dir: &std::path::Path, outputs: &Outputs) -> ExitCode {
             ExitCode::from(with_ci("tgload report", outputs, 0, &finished.report, suites))
         }
         Err(e) => failed("tgload report", outputs, &e, e.exit_code()),
+    }
+}
+
+fn merge(out: &std::path::Path, shards: &[PathBuf], outputs: &Outputs) -> ExitCode {
+    match harness::merge::command::run(out, shards) {
+        Ok(finished) => {
+            println!("{}", finished.report);
+            eprintln!("tgload merge: merged run directory {}", finished.dir.display());
+            let suites = || junit::run_suites(&finished.summary, &finished.summary.scenario);
+            ExitCode::from(with_ci("tgload merge", outputs, finished.exit_code(), &finished.report, suites))
+        }
+        Err(e) => failed("tgload merge", outputs, &e, e.exit_code()),
     }
 }
 

@@ -15,7 +15,7 @@ use crate::error::Error;
 use crate::run::Finished;
 use crate::signals::Interruption;
 use crate::slo::{Judge, Rule};
-use crate::summary::{Checkpoint, Inputs, Notes, Point, Rebuilt, Status, Summary, Track};
+use crate::summary::{self, Checkpoint, Inputs, Notes, Point, Status, Summary, Track};
 pub use replay::{Replay, Replayed, Window};
 
 /// The run's plan, as `meta.json` recorded it.
@@ -52,6 +52,22 @@ struct Story {
 
 /// Rebuilds the directory; the summary's status is the recorded one, or `killed`.
 pub fn run(dir: &Path) -> Result<Finished, Error> {
+    let Rebuilt { summary, notes, interrupted_by } = rebuild(dir)?;
+    let mut finished = crate::run::complete_directory(dir, &summary, notes)?;
+    finished.interrupted_by = interrupted_by;
+    Ok(finished)
+}
+
+/// What the directory's files give, before they are written: the summary, the report's notes and the signal
+/// that interrupted the run, if one did.
+pub struct Rebuilt {
+    pub summary: Summary,
+    pub notes: Notes,
+    pub interrupted_by: Option<Interruption>,
+}
+
+/// Replays the directory's files into its summary (`summary.rebuilt` says how); writes nothing.
+pub fn rebuild(dir: &Path) -> Result<Rebuilt, Error> {
     if !dir.join("meta.json").is_file() {
         return Err(Error::Usage(format!("{} is not a run directory: it has no meta.json", dir.display())));
     }
@@ -104,7 +120,7 @@ pub fn run(dir: &Path) -> Result<Finished, Error> {
     let expected_s = if status == Status::Killed { plan.planned_s } else { duration_s.ceil() as u64 };
     let replayed = replay.finish(duration_s, expected_s);
     let checkpoint = checkpoint.unwrap_or_default();
-    let rebuilt = Rebuilt {
+    let rebuilt = summary::Rebuilt {
         killed: status == Status::Killed,
         planned_s: plan.planned_s,
         missing_seconds: replayed.missing.clone(),
@@ -134,9 +150,7 @@ pub fn run(dir: &Path) -> Result<Finished, Error> {
     });
     summary.rebuilt = Some(rebuilt);
     let notes = Notes { command: plan.command, users: plan.users, ..Notes::default() };
-    let mut finished = crate::run::complete_directory(dir, &summary, notes)?;
-    finished.interrupted_by = story.interrupted.map(|(_, by)| by);
-    Ok(finished)
+    Ok(Rebuilt { summary, notes, interrupted_by: story.interrupted.map(|(_, by)| by) })
 }
 
 /// Feeds every written second to the replay, with its histograms from the latency log (all its hourly parts).

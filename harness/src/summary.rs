@@ -71,6 +71,28 @@ pub struct Summary {
     /// Present only in a summary that `tgload report` rebuilt from the run's files.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rebuilt: Option<Rebuilt>,
+    /// Present only in a summary that `tgload merge` built from shards' run directories.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub merged: Option<Merged>,
+}
+
+/// What `summary.json` says of a merged run, under `merged`: its shards, in shard order.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Merged {
+    pub shards: Vec<MergedShard>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MergedShard {
+    pub dir: String,
+    /// `I/N`.
+    pub shard: String,
+    pub sent: u64,
+    pub answered: u64,
+    /// Its own generator verdict, judged on its machine.
+    pub generator: generator::Verdict,
+    /// Its clock's offset from the mock's, µs, as it measured it.
+    pub clock_offset_us: Option<i64>,
 }
 
 /// What `summary.json` says of a rebuilt run, under `rebuilt`.
@@ -208,6 +230,30 @@ pub struct Checkpoint {
     pub through_s: u64,
     pub breakdown: Breakdown,
     pub external_api: ExternalCalls,
+    /// The breakdown's histograms, in the run's last checkpoint only (the per-second ones stay cheap).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub histograms: Option<Histograms>,
+}
+
+/// The whole run's histograms behind the breakdown, each V2 deflate in base64 as in `latency.hlog`, so that
+/// `tgload merge` adds shards' together exactly.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Histograms {
+    /// Each action's end-to-end latency, in the breakdown's order.
+    pub by_action: Vec<String>,
+    pub late: String,
+    pub overhead: String,
+}
+
+impl Histograms {
+    pub fn of(t: &Totals) -> Result<Histograms, String> {
+        let encode = charts::hlog::encode_histogram;
+        Ok(Histograms {
+            by_action: t.by_kind.iter().map(|k| encode(&k.e2e)).collect::<Result<_, _>>()?,
+            late: encode(&t.late)?,
+            overhead: encode(&t.overhead)?,
+        })
+    }
 }
 
 impl Breakdown {
@@ -333,6 +379,7 @@ impl Summary {
             journeys: i.journeys,
             telegram_limits: None,
             rebuilt: None,
+            merged: None,
         }
     }
 }

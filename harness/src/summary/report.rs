@@ -4,7 +4,7 @@
 
 use std::fmt::Write;
 
-use super::{Calls, Notes, Process, Rebuilt, Summary};
+use super::{Calls, Merged, Notes, Process, Rebuilt, Summary};
 use crate::{generator, leak};
 
 fn ms(v: f64) -> String {
@@ -37,6 +37,9 @@ pub fn report(s: &Summary, notes: &Notes) -> String {
     }
     if let Some(rebuilt) = &s.rebuilt {
         write_rebuilt(&mut r, rebuilt);
+    }
+    if let Some(merged) = &s.merged {
+        write_merged(&mut r, merged);
     }
     if !notes.errors.is_empty() {
         let _ = writeln!(r, "## Errors\n");
@@ -81,6 +84,27 @@ fn write_rebuilt(r: &mut String, rebuilt: &Rebuilt) {
         |s| format!("Per-action figures and send lateness are as of second {s}."),
     );
     let _ = writeln!(r, "Rebuilt by `tgload report`. {how} {missing} {checkpoint}\n");
+}
+
+fn write_merged(r: &mut String, merged: &Merged) {
+    let _ =
+        writeln!(r, "Merged by `tgload merge` from {} shards, every histogram added exactly:\n", merged.shards.len());
+    let _ =
+        writeln!(r, "| shard | directory | sent | answered | generator | clock offset |\n|---|---|---:|---:|---|---:|");
+    for shard in &merged.shards {
+        let offset = shard.clock_offset_us.map_or("unknown".to_string(), |us| format!("{:.2} ms", us as f64 / 1e3));
+        let generator = serde_json::to_value(shard.generator).ok().and_then(|v| v.as_str().map(String::from));
+        let _ = writeln!(
+            r,
+            "| {} | {} | {} | {} | {} | {offset} |",
+            shard.shard,
+            shard.dir,
+            shard.sent,
+            shard.answered,
+            generator.unwrap_or_default()
+        );
+    }
+    let _ = writeln!(r);
 }
 
 fn write_latency(r: &mut String, s: &Summary) {

@@ -17,7 +17,7 @@ use crate::recovery;
 use crate::run::wrapup::{complete_directory, external_calls, recoveries};
 use crate::run::Finished;
 use crate::rundir::Row;
-use crate::summary::{Breakdown, Checkpoint, Inputs, Notes, Status, Summary};
+use crate::summary::{Breakdown, Checkpoint, Histograms, Inputs, Notes, Status, Summary};
 
 impl Session {
     /// Writes one closed second: its timeseries row, its latency intervals, and any SLO breach it begins.
@@ -62,7 +62,7 @@ impl Session {
         for breach in self.load.judge.observe_second(&interval.window()) {
             self.dir.event(at, "slo_breach", json!({"slo": breach.rule, "observed": breach.observed}))?;
         }
-        self.checkpoint()
+        self.checkpoint(false)
     }
 
     /// How each fault window and each restart of the bot played out.
@@ -90,12 +90,22 @@ impl Session {
         crate::degradation::judge(bucket_s, &buckets, crate::degradation::DEFAULT_BUDGET_PCT)
     }
 
-    /// Rewrites `checkpoint.json`: what `tgload report` needs beyond the per-second files, as of the last row.
-    pub(super) fn checkpoint(&self) -> Result<(), Error> {
+    /// Rewrites `checkpoint.json`: what `tgload report` needs beyond the per-second files, as of the last row;
+    /// the `last` one also holds the breakdown's histograms, for `tgload merge`.
+    pub(super) fn checkpoint(&self, last: bool) -> Result<(), Error> {
+        let totals = self.load.collector.totals();
+        let histograms = match last {
+            true => Some(Histograms::of(totals).map_err(|e| Error::Io {
+                context: format!("write {}", self.dir.path().join("checkpoint.json").display()),
+                source: std::io::Error::other(e),
+            })?),
+            false => None,
+        };
         let checkpoint = Checkpoint {
             through_s: self.load.closed,
-            breakdown: Breakdown::of(self.load.collector.totals()),
+            breakdown: Breakdown::of(totals),
             external_api: external_calls(self.external.as_ref()),
+            histograms,
         };
         self.dir.write_file("checkpoint.json", &serde_json::to_vec(&checkpoint).unwrap_or_default())
     }
@@ -116,7 +126,7 @@ impl Session {
                 failed.extend(self.write_interval(&interval).err());
             }
             failed.extend(self.timeline_events(stopped_us.min(load_end_us)).err());
-            failed.extend(self.checkpoint().err());
+            failed.extend(self.checkpoint(true).err());
         }
         failed.extend(self.dir.flush_early_events().err());
         for error in failed {
