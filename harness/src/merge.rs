@@ -136,14 +136,19 @@ pub fn add(total: &mut Histogram<u64>, more: &Histogram<u64>) -> Result<(), Stri
     total.add(more).map_err(|e| format!("histograms cannot be added: {e:?}"))
 }
 
-/// The whole load's breakdown from the shards' (each with its decoded histograms: one per action in its
-/// breakdown's order, then send lateness and overhead): actions joined by name, in order of first appearance.
-pub fn join_breakdowns(
-    shards: Vec<(Breakdown, Vec<Histogram<u64>>, Histogram<u64>, Histogram<u64>)>,
-) -> Result<Breakdown, String> {
+/// One shard's breakdown with its decoded histograms: one per action, in the breakdown's order.
+pub struct ShardBreakdown {
+    pub breakdown: Breakdown,
+    pub by_action: Vec<Histogram<u64>>,
+    pub late: Histogram<u64>,
+    pub overhead: Histogram<u64>,
+}
+
+/// The whole load's breakdown from the shards': actions joined by name, in order of first appearance.
+pub fn join_breakdowns(shards: Vec<ShardBreakdown>) -> Result<Breakdown, String> {
     let mut totals = Totals::empty();
     let mut index: BTreeMap<String, usize> = BTreeMap::new();
-    for (breakdown, by_action, late, overhead) in shards {
+    for ShardBreakdown { breakdown, by_action, late, overhead } in shards {
         if breakdown.by_action.len() != by_action.len() {
             return Err(format!("{} actions but {} histograms", breakdown.by_action.len(), by_action.len()));
         }

@@ -216,7 +216,7 @@ pub struct Point {
 
 /// What the summary gives of the results that the run's per-second files do not hold: each action's counts and
 /// latency, and the generator's lateness and overhead. A live run takes it from the collector's totals;
-/// `tgload report` from `checkpoint.json`, which the run rewrites as each second closes.
+/// `tgload report` from `checkpoint.json`, which the run rewrites every tenth second and at its end.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Breakdown {
     pub by_action: Vec<ByAction>,

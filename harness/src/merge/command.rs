@@ -12,7 +12,7 @@ use charts::series::Row;
 use hdrhistogram::Histogram;
 use serde_json::{json, Value};
 
-use super::{add, check, join_breakdowns, join_generators, join_rows, ShardRun};
+use super::{add, check, join_breakdowns, join_generators, join_rows, ShardBreakdown, ShardRun};
 use crate::collector::histogram;
 use crate::error::Error;
 use crate::generator::Verdict;
@@ -240,7 +240,8 @@ fn write_checkpoint(out: &Path, dirs: &[&Path]) -> Result<(), Error> {
         };
         let decode = |text: &String| charts::hlog::decode_histogram(text).map_err(bad);
         let by_action = by_action.iter().map(decode).collect::<Result<Vec<_>, _>>()?;
-        shards.push((checkpoint.breakdown, by_action, decode(&late)?, decode(&overhead)?));
+        let (late, overhead) = (decode(&late)?, decode(&overhead)?);
+        shards.push(ShardBreakdown { breakdown: checkpoint.breakdown, by_action, late, overhead });
         through_s = through_s.min(checkpoint.through_s);
         external_api.get_or_insert(checkpoint.external_api);
     }

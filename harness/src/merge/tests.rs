@@ -126,7 +126,7 @@ fn breakdowns_join_by_action() {
     };
     let shard = |actions: Vec<ByAction>, hists: Vec<Histogram<u64>>| {
         let breakdown = Breakdown { by_action: actions, ..Breakdown::default() };
-        (breakdown, hists, hist(&[100]), hist(&[200]))
+        ShardBreakdown { breakdown, by_action: hists, late: hist(&[100]), overhead: hist(&[200]) }
     };
     let joined = join_breakdowns(vec![
         shard(vec![action("text", 2), action("/start", 1)], vec![hist(&[1000, 3000]), hist(&[5000])]),

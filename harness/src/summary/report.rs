@@ -92,7 +92,7 @@ fn write_merged(r: &mut String, merged: &Merged) {
     let _ =
         writeln!(r, "| shard | directory | sent | answered | generator | clock offset |\n|---|---|---:|---:|---|---:|");
     for shard in &merged.shards {
-        let offset = shard.clock_offset_us.map_or("unknown".to_string(), |us| format!("{:.2} ms", us as f64 / 1e3));
+        let offset = shard.clock_offset_us.map_or("unknown".to_string(), |us| format!("{us} µs"));
         let generator = serde_json::to_value(shard.generator).ok().and_then(|v| v.as_str().map(String::from));
         let _ = writeln!(
             r,

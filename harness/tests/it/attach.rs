@@ -6,10 +6,10 @@ use std::process::{Child, Command, Stdio};
 
 use super::*;
 
-const TOKEN: &str = "7000002:tgload-attach-test-AAAAAAAAAAAAAAAAAAA";
+pub const TOKEN: &str = "7000002:tgload-attach-test-AAAAAAAAAAAAAAAAAAA";
 
 /// Kills what the test started, however it ends.
-struct Running(Vec<Child>);
+pub struct Running(pub Vec<Child>);
 
 impl Drop for Running {
     fn drop(&mut self) {
@@ -20,15 +20,30 @@ impl Drop for Running {
     }
 }
 
+/// `binary`, run through `prefix` (e.g. `ip netns exec NS`) when one is given.
+pub fn command_in(prefix: &[&str], binary: &Path) -> Command {
+    match prefix {
+        [] => Command::new(binary),
+        [program, rest @ ..] => {
+            let mut command = Command::new(program);
+            command.args(rest).arg(binary);
+            command
+        }
+    }
+}
+
 /// The standalone mock on a free loopback port, and its root URL (from the line it prints).
-fn standalone_mock() -> (Child, String) {
+pub fn standalone_mock() -> (Child, String) {
+    standalone_mock_in(&[], "127.0.0.1:0")
+}
+
+/// The standalone mock bound to `bind`, started through `prefix` (e.g. `ip netns exec NS`), and its root URL.
+pub fn standalone_mock_in(prefix: &[&str], bind: &str) -> (Child, String) {
     let binary = tgload_bin().with_file_name("mock-telegram");
     assert!(binary.is_file(), "no {} (cargo build --release -p mock-telegram)", binary.display());
-    let mut mock = Command::new(&binary)
-        .args(["--bind", "127.0.0.1:0", "--token", TOKEN])
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("mock-telegram starts");
+    let mut command = command_in(prefix, &binary);
+    let mut mock =
+        command.args(["--bind", bind, "--token", TOKEN]).stdout(Stdio::piped()).spawn().expect("mock-telegram starts");
     let mut line = String::new();
     BufReader::new(mock.stdout.take().unwrap()).read_line(&mut line).unwrap();
     let url =
@@ -36,8 +51,15 @@ fn standalone_mock() -> (Child, String) {
     (mock, url)
 }
 
-fn bundled_bot(url: &str, out: &Path) -> Child {
-    Command::new(tgload_bin().with_file_name("bot-under-test"))
+pub fn bundled_bot(url: &str, out: &Path) -> Child {
+    bundled_bot_in(&[], url, out)
+}
+
+/// The bundled bot pointed at `url`, started through `prefix`.
+pub fn bundled_bot_in(prefix: &[&str], url: &str, out: &Path) -> Child {
+    let binary = tgload_bin().with_file_name("bot-under-test");
+    let mut command = command_in(prefix, &binary);
+    command
         .env("TELEGRAM_API_URL", url)
         .env("TELEGRAM_BOT_TOKEN", TOKEN)
         .env("DATABASE_PATH", out.with_extension("sqlite"))

@@ -6,7 +6,9 @@
 //! suite's, from ci/setup-compat.sh's venv) through their state machines with `--bot-cmd`. `report_html` opens a
 //! run's `report.html` and a comparison's `compare.html` in headless Chromium. `ci` checks the JUnit file against
 //! its schemas, the step summary, and scrapes the live metrics during a run.
-//! `attach` runs tgload against a standalone mock-telegram and a bot it did not start (`--mock-url`).
+//! `attach` runs tgload against a standalone mock-telegram and a bot it did not start (`--mock-url`), and `shards`
+//! three tgloads against one (`--shard`, `--start-at`), merged with `tgload merge`, on loopback and across network
+//! namespaces.
 
 mod ab;
 mod accuracy;
@@ -20,6 +22,7 @@ mod fuzz;
 mod journeys;
 mod report_html;
 mod run;
+mod shards;
 mod survive;
 
 use std::path::{Path, PathBuf};

@@ -166,8 +166,8 @@ fn a_full_disk_stops_the_load_and_names_the_file() {
     let Some(_guard) = e2e() else { return };
     let out = out_dir("disk-full");
     std::fs::create_dir_all(&out).unwrap();
-    // Every write to /dev/full fails with ENOSPC, as on a full disk: the first checkpoint (once the first second
-    // is written) is where this run meets it.
+    // Every write to /dev/full fails with ENOSPC, as on a full disk: the first checkpoint (once ten seconds are
+    // written) is where this run meets it.
     std::os::unix::fs::symlink("/dev/full", out.join("checkpoint.json.tmp")).unwrap();
     let mut tgload = Command::new(tgload_bin())
         .arg("run")
