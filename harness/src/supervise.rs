@@ -21,6 +21,10 @@ use tokio::signal::unix::{signal, SignalKind};
 
 use crate::sampler::process_tree;
 
+/// How much lower than tgload's the bot's scheduling priority is (nice +10: under contention, about a tenth of
+/// tgload's share of a core).
+pub const BOT_NICE: i32 = 10;
+
 /// What `tgload supervise` is told to run.
 #[derive(Debug, Clone)]
 pub struct Supervised {
@@ -50,6 +54,10 @@ pub async fn supervise(job: Supervised) -> Result<(), String> {
             .open(path)
             .map_err(|e| format!("cannot open {}: {e}", path.display()))
     };
+    // The bot runs below tgload's priority: on a machine they share, the generator's timers and the mock come
+    // first, so the schedule is kept; the bot still has every cycle tgload does not use. Linux's nice is per
+    // thread, and the bot is forked from this one, with no await in between.
+    rustix::process::nice(BOT_NICE).map_err(|e| format!("cannot lower the bot's priority: {e}"))?;
     let mut child = Command::new(&job.program)
         .args(&job.args)
         .stdin(Stdio::null())

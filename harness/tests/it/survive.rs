@@ -36,6 +36,25 @@ fn processes_of(out: &Path) -> Vec<u32> {
         .collect()
 }
 
+/// The bundled bot among `pids` runs at nice +10 from this test's own (tgload's priority comes first).
+fn check_niced(pids: &[u32]) {
+    let nice = |pid: &str| {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        // After the command's `(name)`: state is field 3 of stat(5), nice field 19.
+        let fields: Vec<&str> = stat.rsplit_once(')').map_or("", |(_, rest)| rest).split_whitespace().collect();
+        fields.get(16).and_then(|n| n.parse::<i32>().ok())
+    };
+    let bots: Vec<&u32> = pids
+        .iter()
+        .filter(|pid| std::fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|c| c.trim() == "bot-under-test"))
+        .collect();
+    assert!(!bots.is_empty(), "no bot-under-test among {pids:?}");
+    let ours = nice("self").unwrap();
+    for pid in bots {
+        assert_eq!(nice(&pid.to_string()), Some((ours + 10).min(19)), "bot {pid}");
+    }
+}
+
 fn alive(pid: u32) -> bool {
     let state = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
     !state.is_empty() && !state.contains(") Z ")
@@ -84,6 +103,7 @@ fn sigterm_and_sighup_stop_the_run_in_order() {
         wait_rows(&out, 3, Duration::from_secs(60));
         let bots = processes_of(&out);
         assert!(!bots.is_empty(), "the bot runs");
+        check_niced(&bots);
         signal(&tgload, name);
         let status = wait_exit(&mut tgload, Duration::from_secs(40)).expect("tgload stops after SIG{name}");
         assert_eq!(status.code(), Some(code), "SIG{name}");
