@@ -89,6 +89,20 @@ pub struct ErrorCounts {
     pub wrong_answer: u64,
 }
 
+impl From<charts::series::ErrorKinds> for ErrorCounts {
+    /// A `timeseries.csv` row's error columns.
+    fn from(k: charts::series::ErrorKinds) -> ErrorCounts {
+        ErrorCounts {
+            timeout: k.timeout,
+            bot_api_error: k.bot_api_error,
+            bot_crashed: k.bot_crashed,
+            sent_late: k.sent_late,
+            transport: k.transport,
+            wrong_answer: k.wrong_answer,
+        }
+    }
+}
+
 impl ErrorCounts {
     pub fn total(&self) -> u64 {
         self.timeout + self.bot_api_error + self.bot_crashed + self.sent_late + self.transport + self.wrong_answer

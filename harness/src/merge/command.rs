@@ -173,7 +173,6 @@ fn merge_seconds(out: &mut RunDir, dirs: &[&Path]) -> Result<(), Error> {
 fn write_row(out: &mut RunDir, rows: &[Row], e2e: &Histogram<u64>) -> Result<(), Error> {
     let refs: Vec<&Row> = rows.iter().collect();
     let row = join_rows(&refs, e2e);
-    let kinds = row.errors_by.unwrap_or_default();
     out.row(&rundir::Row {
         t_s: row.t_s as u64,
         phase: &row.phase,
@@ -181,14 +180,7 @@ fn write_row(out: &mut RunDir, rows: &[Row], e2e: &Histogram<u64>) -> Result<(),
         sent: row.sent,
         answered: row.answered,
         errors: row.errors,
-        errors_by: crate::collector::ErrorCounts {
-            timeout: kinds.timeout,
-            bot_api_error: kinds.bot_api_error,
-            bot_crashed: kinds.bot_crashed,
-            sent_late: kinds.sent_late,
-            transport: kinds.transport,
-            wrong_answer: kinds.wrong_answer,
-        },
+        errors_by: row.errors_by.unwrap_or_default().into(),
         percentiles_ms: row.p50_ms.zip(row.p95_ms).zip(row.p99_ms).map(|((a, b), c)| [a, b, c]),
         bot: row.bot_rss_mb.zip(row.bot_cpu_pct),
     })

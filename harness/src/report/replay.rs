@@ -62,15 +62,7 @@ impl Replay {
     /// it, as for the last row of a run killed between the two writes).
     pub fn second(&mut self, row: &Row, e2e: Histogram<u64>) {
         let index = (row.t_s as u64).saturating_sub(1);
-        let kinds = row.errors_by.unwrap_or_default();
-        let errors_by = crate::collector::ErrorCounts {
-            timeout: kinds.timeout,
-            bot_api_error: kinds.bot_api_error,
-            bot_crashed: kinds.bot_crashed,
-            sent_late: kinds.sent_late,
-            transport: kinds.transport,
-            wrong_answer: kinds.wrong_answer,
-        };
+        let errors_by = crate::collector::ErrorCounts::from(row.errors_by.unwrap_or_default());
         let interval = Interval {
             index,
             sent: row.sent,

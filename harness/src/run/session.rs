@@ -400,9 +400,8 @@ impl Session {
             Some(at) if at < now + lead_in => {
                 let late = (now + lead_in).duration_since(at).unwrap_or_default();
                 return Err(Error::StartMissed(format!(
-                    "{} came {:.1}s too soon: this generator was ready {:.1}s after it (it starts its {} users {:.1}s ahead of the load)",
+                    "{} is {:.1}s too soon: this generator starts its {} users {:.1}s ahead of the load",
                     crate::meta::rfc3339(at),
-                    late.as_secs_f64(),
                     late.as_secs_f64(),
                     self.schedule.users().len(),
                     lead_in.as_secs_f64(),

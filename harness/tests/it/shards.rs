@@ -220,3 +220,18 @@ fn three_shards_on_hosts_of_their_own_reach_the_mock_across_a_network() {
         [&urls[0], &urls[1], &urls[2]],
     );
 }
+
+#[test]
+fn a_start_at_that_cannot_be_kept_exits_97_and_says_why() {
+    let Some(_guard) = e2e() else { return };
+    let out = out_dir("start-missed");
+    let past = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).unwrap().as_secs() - 5;
+    let output = tgload(&shipped("smoke"), &out, &["--start-at", &past.to_string()]);
+    assert_eq!(output.status.code(), Some(97), "{}", text(&output));
+    assert!(text(&output).contains("--start-at: ") && text(&output).contains("s too soon"), "{}", text(&output));
+    let s = summary(&out);
+    assert_eq!(s["status"], "error", "{s}");
+    // Not a time at all is bad usage, before anything runs.
+    let output = tgload(&shipped("smoke"), &out_dir("start-bad"), &["--start-at", "tomorrow"]);
+    assert_eq!(output.status.code(), Some(2), "{}", text(&output));
+}
