@@ -13,9 +13,10 @@ const MAX_HARNESS_CPU_SHARE: f64 = 0.8;
 /// The bot's and tgload's CPU together at or above this share of the machine: they compete for it.
 const MAX_MACHINE_CPU_SHARE: f64 = 0.9;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Verdict {
+    #[default]
     Ok,
     Saturated,
 }

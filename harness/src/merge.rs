@@ -31,6 +31,18 @@ pub struct ShardRun {
     pub start_us: Option<u64>,
     /// `summary.json`'s `status`; `None` when it has none (a shard killed, or still running).
     pub status: Option<String>,
+    /// Its own figures, for the merged summary's `merged.shards[]`.
+    pub figures: Figures,
+}
+
+/// A shard's own counts, generator verdict (judged on its machine) and clock offset from the mock.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Figures {
+    pub sent: u64,
+    pub answered: u64,
+    pub generator: generator::Verdict,
+    pub generator_reasons: Vec<String>,
+    pub clock_offset_us: Option<i64>,
 }
 
 /// The shards in shard order, or every reason they cannot be merged, each naming its shard.

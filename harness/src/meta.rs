@@ -32,7 +32,7 @@ impl Meta<'_> {
         json!({
             "commit": commit(),
             "tgload_version": env!("CARGO_PKG_VERSION"),
-            "build_sha256": build_sha256(),
+            "build_sha256": (!self.shard.is_whole()).then(build_sha256).flatten(),
             "dependencies": {
                 "goose": locked_version("goose"),
                 "teloxide": locked_version("teloxide"),
@@ -69,8 +69,9 @@ fn cpu_model() -> Option<String> {
     Some(line.split_once(':')?.1.trim().to_string())
 }
 
-/// The SHA-256 of the running tgload executable: which build ran, even without a repository (`tgload merge`
-/// refuses shards of different builds).
+/// The SHA-256 of the running tgload executable: which build ran, even without a repository. Only a shard's
+/// meta.json has it (`tgload merge` refuses shards of different builds): reading a release binary with its debug
+/// information takes about a second, too long for every run's start.
 fn build_sha256() -> Option<String> {
     let exe = std::env::current_exe().ok()?;
     Some(sha256_hex(&std::fs::read(exe).ok()?))

@@ -137,11 +137,6 @@ impl Chats {
         let through = ((user + 1) as f64 * self.group_share).floor();
         (through > before).then(|| before as usize / self.group_size)
     }
-
-    /// How many groups `n_users` users need.
-    pub fn n_groups(&self, n_users: usize) -> usize {
-        ((n_users as f64 * self.group_share).floor() as usize).div_ceil(self.group_size)
-    }
 }
 
 impl Scenario {

@@ -12,7 +12,7 @@ use charts::series::Row;
 use hdrhistogram::Histogram;
 use serde_json::{json, Value};
 
-use super::{add, check, join_breakdowns, join_generators, join_rows, ShardBreakdown, ShardRun};
+use super::{add, check, join_breakdowns, join_generators, join_rows, Figures, ShardBreakdown, ShardRun};
 use crate::collector::histogram;
 use crate::error::Error;
 use crate::generator::Verdict;
@@ -52,24 +52,20 @@ pub fn run(out: &Path, shards: &[PathBuf]) -> Result<Finished, Error> {
     let mut rebuilt = crate::report::rebuild(out)?;
     let summary = &mut rebuilt.summary;
     summary.rebuilt = None;
-    let mut shard_generators = Vec::new();
-    let mut merged = Vec::new();
-    for (run, dir) in runs.iter().zip(&dirs) {
-        let own = read_json(dir, "summary.json")?;
-        let verdict: Verdict = serde_json::from_value(own["generator"]["verdict"].clone()).unwrap_or(Verdict::Ok);
-        let reasons: Vec<String> = serde_json::from_value(own["generator"]["reasons"].clone()).unwrap_or_default();
-        let shard = run.shard.unwrap_or(Shard::WHOLE).to_string();
-        let meta = read_json(dir, "meta.json")?;
-        merged.push(MergedShard {
+    let label = |run: &ShardRun| run.shard.unwrap_or(Shard::WHOLE).to_string();
+    let shard_generators: Vec<(String, Verdict, Vec<String>)> =
+        runs.iter().map(|r| (label(r), r.figures.generator, r.figures.generator_reasons.clone())).collect();
+    let merged = runs
+        .iter()
+        .map(|run| MergedShard {
             dir: run.dir.clone(),
-            shard: shard.clone(),
-            sent: own["actions"]["sent"].as_u64().unwrap_or(0),
-            answered: own["actions"]["answered"].as_u64().unwrap_or(0),
-            generator: verdict,
-            clock_offset_us: meta["start"]["clock_offset_us"].as_i64(),
-        });
-        shard_generators.push((shard, verdict, reasons));
-    }
+            shard: label(run),
+            sent: run.figures.sent,
+            answered: run.figures.answered,
+            generator: run.figures.generator,
+            clock_offset_us: run.figures.clock_offset_us,
+        })
+        .collect();
     let joined = (summary.generator.verdict, std::mem::take(&mut summary.generator.reasons));
     (summary.generator.verdict, summary.generator.reasons) = join_generators(joined, &shard_generators);
     if summary.generator.verdict == Verdict::Saturated && summary.verdict == "pass" {
@@ -98,11 +94,18 @@ fn read_shard(dir: &Path) -> Result<ShardRun, Error> {
             count: s["count"].as_u64().unwrap_or(1) as usize,
         }),
     };
-    let status = match dir.join("summary.json").is_file() {
-        true => read_json(dir, "summary.json")?["status"].as_str().map(String::from),
-        false => None,
+    let own = match dir.join("summary.json").is_file() {
+        true => read_json(dir, "summary.json")?,
+        false => Value::Null,
     };
     let text = |v: &Value| v.as_str().map(String::from);
+    let figures = Figures {
+        sent: own["actions"]["sent"].as_u64().unwrap_or(0),
+        answered: own["actions"]["answered"].as_u64().unwrap_or(0),
+        generator: serde_json::from_value(own["generator"]["verdict"].clone()).unwrap_or_default(),
+        generator_reasons: serde_json::from_value(own["generator"]["reasons"].clone()).unwrap_or_default(),
+        clock_offset_us: meta["start"]["clock_offset_us"].as_i64(),
+    };
     Ok(ShardRun {
         dir: dir.display().to_string(),
         shard,
@@ -110,7 +113,8 @@ fn read_shard(dir: &Path) -> Result<ShardRun, Error> {
         scenario_sha256: text(&meta["scenario_sha256"]),
         build_sha256: text(&meta["build_sha256"]),
         start_us: meta["start"]["unix_us"].as_u64(),
-        status,
+        status: text(&own["status"]),
+        figures,
     })
 }
 

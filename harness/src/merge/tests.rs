@@ -1,3 +1,6 @@
+//! The merge's pure parts: shards' histograms against one fed the same samples, the checks that refuse shards not
+//! of one load, and the joins of rows, breakdowns and generator verdicts.
+
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 
@@ -13,6 +16,7 @@ fn run(dir: &str, shard: Option<(usize, usize)>) -> ShardRun {
         build_sha256: Some("b1".into()),
         start_us: Some(1_000_000),
         status: Some("completed".into()),
+        figures: Figures::default(),
     }
 }
 

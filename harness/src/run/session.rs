@@ -29,7 +29,6 @@ use crate::rundir::RunDir;
 use crate::sampler::{self, BotPid, Sample};
 use crate::scenario::Scenario;
 use crate::schedule::Schedule;
-use crate::shard::Shard;
 use crate::signals::{Interruption, Signals};
 use crate::slo::Judge;
 use crate::summary::{Phases, Status};
@@ -71,7 +70,6 @@ pub(super) struct Session {
     load: Load,
     /// The live metrics endpoint and what feeds it.
     live: LiveMetrics,
-    shard: Shard,
     start_at: Option<SystemTime>,
 }
 
@@ -224,7 +222,6 @@ impl Session {
             command: options.command_line.join(" "),
             load,
             live,
-            shard: options.shard,
             start_at: options.start_at,
         }
     }
@@ -255,8 +252,7 @@ impl Session {
 
     /// The load: set up goose and the sampler, run the loop, and wrap up.
     async fn run(mut self, bot: Option<Bot>, signals: Signals) -> Result<Finished, Error> {
-        let chats = &self.scenario.chats;
-        let groups = match create_groups(&self.control, chats, self.schedule.peak_users(), self.shard).await {
+        let groups = match create_groups(&self.control, &self.scenario.chats, self.schedule.users()).await {
             Ok(groups) => groups,
             Err(error) => {
                 self.note_error(&error);

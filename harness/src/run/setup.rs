@@ -13,7 +13,6 @@ use crate::driver::USER_ID_BASE;
 use crate::error::Error;
 use crate::scenario::{Chats, Scenario, Target};
 use crate::services::{self, Mock};
-use crate::shard::Shard;
 use crate::signals::Signals;
 
 /// How long the bot may take to start polling (or set its webhook).
@@ -49,16 +48,16 @@ pub(super) fn attach_services(scenario: &Scenario, attach: &Attach) -> Result<Se
     Ok(Services { mock: None, external: None, control })
 }
 
-/// Creates the groups `shard` drives, members in user order; returns their chat ids by group index.
+/// Creates the groups of `users` (those this generator drives: a shard's groups are whole), members in user order;
+/// returns their chat ids by group index.
 pub(super) async fn create_groups(
     control: &Control,
     chats: &Chats,
-    n_users: usize,
-    shard: Shard,
+    users: &[usize],
 ) -> Result<BTreeMap<usize, i64>, Error> {
     let mut members: BTreeMap<usize, Vec<i64>> = BTreeMap::new();
-    for user in 0..n_users {
-        if let Some(group) = chats.group_of(user).filter(|&g| shard.owns_group(g)) {
+    for &user in users {
+        if let Some(group) = chats.group_of(user) {
             members.entry(group).or_default().push(USER_ID_BASE + user as i64);
         }
     }
