@@ -1,7 +1,10 @@
 //! Wiring the handlers to teloxide's dispatcher: command registration, long polling or webhook, and shutdown.
 //!
 //! Shutdown comes from outside (the caller's future) or from the exit-after fault; either way it goes through the
-//! dispatcher's `ShutdownToken`, so in-flight handlers finish before [`run`] returns.
+//! dispatcher's `ShutdownToken`, so in-flight handlers finish before [`run`] returns. The listener is stopped
+//! as well: teloxide 0.17's dispatcher looks for a shutdown only while it waits for the next update, so one asked
+//! while it hands an update to a worker is missed, and it would go on dispatching (about one exit in six under the
+//! exit-after fault); a stopped listener ends the update stream either way.
 
 use std::future::Future;
 use std::sync::{Arc, OnceLock};
@@ -9,7 +12,8 @@ use std::time::Duration;
 
 use teloxide::dispatching::{DefaultKey, ShutdownToken};
 use teloxide::prelude::*;
-use teloxide::update_listeners::{webhooks, Polling};
+use teloxide::stop::StopToken;
+use teloxide::update_listeners::{webhooks, Polling, UpdateListener};
 use teloxide::utils::command::BotCommands;
 
 use crate::handlers::{self, Command};
@@ -33,8 +37,10 @@ pub(crate) async fn run(
         .default_handler(|update| async move { tracing::debug!(update_id = update.id.0, "update ignored") })
         .build();
     let requested = Arc::new(OnceLock::new());
-    let stopper = tokio::spawn(stop_on(dispatcher.shutdown_token(), shutdown, app, requested.clone()));
-    let listened = listen(&mut dispatcher, bot, updates).await;
+    let listener_stop = Arc::new(OnceLock::new());
+    let tokens = (dispatcher.shutdown_token(), listener_stop.clone());
+    let stopper = tokio::spawn(stop_on(tokens, shutdown, app, requested.clone()));
+    let listened = listen(&mut dispatcher, bot, updates, &listener_stop).await;
     stopper.abort();
     listened?;
     Ok(requested.get().copied().unwrap_or(Stop::ListenerEnded))
@@ -53,11 +59,18 @@ async fn register_commands(bot: &Bot) {
     }
 }
 
-async fn listen(dispatcher: &mut BotDispatcher, bot: Bot, updates: Updates) -> Result<(), Error> {
+/// Dispatches from long polling or the webhook; `listener_stop` gets the listener's stop token before it starts.
+async fn listen(
+    dispatcher: &mut BotDispatcher,
+    bot: Bot,
+    updates: Updates,
+    listener_stop: &OnceLock<StopToken>,
+) -> Result<(), Error> {
     let on_error = LoggingErrorHandler::with_custom_text("cannot get updates");
     match updates {
         Updates::Polling => {
-            let polling = Polling::builder(bot).timeout(POLL_TIMEOUT).delete_webhook().await.build();
+            let mut polling = Polling::builder(bot).timeout(POLL_TIMEOUT).delete_webhook().await.build();
+            let _ = listener_stop.set(polling.stop_token());
             tracing::info!("bot started, long polling");
             dispatcher.try_dispatch_with_listener(polling, on_error).await?;
         }
@@ -66,7 +79,8 @@ async fn listen(dispatcher: &mut BotDispatcher, bot: Bot, updates: Updates) -> R
                 .local_addr()
                 .map_err(|source| Error::WebhookListen { address: "the given listener".to_owned(), source })?;
             let options = webhooks::Options::new(address, url.clone());
-            let (updates, stopped, router) = webhooks::axum_to_router(bot, options).await?;
+            let (mut updates, stopped, router) = webhooks::axum_to_router(bot, options).await?;
+            let _ = listener_stop.set(updates.stop_token());
             let server =
                 tokio::spawn(async move { axum::serve(listener, router).with_graceful_shutdown(stopped).await });
             tracing::info!(%address, %url, "bot started, webhook");
@@ -84,7 +98,7 @@ async fn listen(dispatcher: &mut BotDispatcher, bot: Bot, updates: Updates) -> R
 
 /// Waits for the caller's shutdown or the exit-after fault, records which, and shuts the dispatcher down.
 async fn stop_on(
-    token: ShutdownToken,
+    (token, listener_stop): (ShutdownToken, Arc<OnceLock<StopToken>>),
     shutdown: impl Future<Output = ()>,
     app: Arc<App>,
     requested: Arc<OnceLock<Stop>>,
@@ -98,7 +112,13 @@ async fn stop_on(
     // The token refuses while the dispatcher is idle, i.e. before it has started; retry until it runs.
     loop {
         match token.shutdown() {
-            Ok(done) => return done.await,
+            Ok(done) => {
+                // Set before the dispatcher runs, so it is here once the token accepts.
+                if let Some(listener) = listener_stop.get() {
+                    listener.stop();
+                }
+                return done.await;
+            }
             Err(_idle) => tokio::time::sleep(Duration::from_millis(20)).await,
         }
     }
