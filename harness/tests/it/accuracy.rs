@@ -171,15 +171,16 @@ fn bot_api_faults_show_as_errors_and_latency_where_they_were_scheduled() {
 #[test]
 fn a_bot_that_slows_down_over_the_run_is_degraded_and_a_steady_one_is_not() {
     let Some(_guard) = e2e() else { return };
-    // 20 actions a second for 100 s (ten 10 s buckets). The slowing bot waits 300 ms more per minute of uptime,
-    // so its p95 goes from near nothing to about half a second; the steady one answers at once throughout.
+    // 20 actions a second for 80 s (eight 10 s buckets, six at least after the warm-up). The slowing bot waits
+    // 400 ms more per minute of uptime, so its p95 goes from near nothing to about half a second; the steady one
+    // answers at once throughout.
     let body = |env: &str| {
         format!(
-            "answer_timeout = \"5s\"\n[load]\nusers = 40\nduration = \"100s\"\n[pacing]\nmode = \"open\"\n\
+            "answer_timeout = \"5s\"\n[load]\nusers = 40\nduration = \"80s\"\n[pacing]\nmode = \"open\"\n\
              rate_per_s = 20\n[[actions]]\nkind = \"text\"\ntext = \"hi\"\n[bot]\nenv = {{ {env} }}\n"
         )
     };
-    let (_, slowing) = passing_run("degrading", &body("TGLOAD_DELAY_GROWTH_MS_PER_MIN = \"300\""));
+    let (_, slowing) = passing_run("degrading", &body("TGLOAD_DELAY_GROWTH_MS_PER_MIN = \"400\""));
     let verdict = |s: &serde_json::Value, metric: &str| {
         let entry = s["degradation"].as_array().unwrap().iter().find(|d| d["metric"] == metric).cloned();
         entry.and_then(|d| d["verdict"].as_str().map(String::from)).unwrap_or_default()
