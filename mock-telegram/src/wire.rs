@@ -224,17 +224,16 @@ impl UpdateBody {
         }
     }
 
-    /// The whole update as JSON text, serialized once when it is enqueued.
+    /// The whole update as JSON text, serialized once when it is enqueued, straight from its parts.
     pub fn to_json(&self, update_id: i64) -> String {
         let content = match self {
-            UpdateBody::Message(message) | UpdateBody::EditedMessage(message) => serde_json::to_value(message),
-            UpdateBody::CallbackQuery(query) => serde_json::to_value(query),
-            UpdateBody::Other(_, value) => Ok(value.clone()),
+            UpdateBody::Message(message) | UpdateBody::EditedMessage(message) => serde_json::to_string(message),
+            UpdateBody::CallbackQuery(query) => serde_json::to_string(query),
+            UpdateBody::Other(_, value) => serde_json::to_string(value),
         };
-        let mut update = serde_json::Map::new();
-        update.insert("update_id".into(), update_id.into());
-        update.insert(self.kind().name().into(), content.unwrap_or(Value::Null));
-        Value::Object(update).to_string()
+        let content = content.unwrap_or_else(|_| "null".into());
+        // A kind's name is a plain identifier (`message`, `callback_query`, ...): nothing in it needs escaping.
+        format!(r#"{{"update_id":{update_id},"{}":{content}}}"#, self.kind().name())
     }
 }
 

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use axum::extract::State;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde_json::value::RawValue;
 
 use super::kinds::{self, Action};
 use super::{bot, ControlError, Json, Path};
@@ -69,13 +69,14 @@ pub struct ActionResponse {
     #[serde(default)]
     pub message_id: Option<i64>,
     pub outcome: Outcome,
+    /// The bot's answer, serialized once, as it is written (not built into a `Value` first).
     #[serde(default)]
-    pub answer: Option<Value>,
+    pub answer: Option<Box<RawValue>>,
     pub timings_us: Timings,
     /// With `collect`: every call of the answer (the first included, at most 100), how many of them were
     /// messages, and when the last came (the time to the last edit of a streamed answer).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub answers: Vec<Value>,
+    pub answers: Vec<Box<RawValue>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub messages: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -144,7 +145,7 @@ pub async fn act(
                 (Some(_), _) => Outcome::BotError,
                 (None, _) => Outcome::Answered,
             };
-            response.answer = completion.timings.answered.and(serde_json::to_value(&completion.answer).ok());
+            response.answer = completion.timings.answered.and(raw(&completion.answer));
             response.timings_us = completion.timings;
             if let (Some((collect, follow_ups)), Some(answered)) = (follow, completion.timings.answered) {
                 let deadline = started + wait;
@@ -172,7 +173,7 @@ async fn collect_rest(
     };
     let mut messages = u32::from(is_message(first));
     let mut last = answered;
-    response.answers.push(serde_json::to_value(first).unwrap_or_default());
+    response.answers.extend(raw(first));
     loop {
         let enough = collect.messages.is_none_or(|n| messages >= n);
         if enough && collect.quiet_ms.is_none() {
@@ -188,7 +189,7 @@ async fn collect_rest(
                 messages += u32::from(is_message(&answer));
                 last = last.max(at);
                 if response.answers.len() < MAX_COLLECTED {
-                    response.answers.push(serde_json::to_value(&answer).unwrap_or_default());
+                    response.answers.extend(raw(&answer));
                 }
             }
             _ => break,
@@ -196,6 +197,11 @@ async fn collect_rest(
     }
     response.messages = Some(messages);
     response.last_answered_us = Some(last);
+}
+
+/// An answer as JSON text (an answer always serializes: it is made of strings, numbers and JSON values).
+fn raw(answer: &crate::ledger::Answer) -> Option<Box<RawValue>> {
+    serde_json::value::to_raw_value(answer).ok()
 }
 
 use crate::server::Server;
