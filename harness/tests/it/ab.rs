@@ -69,6 +69,8 @@ fn the_same_bot_is_not_worse_and_a_slower_one_is() {
     assert_eq!(output.status.code(), Some(99), "a bot 25 % slower is not judged worse: {}", text(&output));
     let row = p95_row(&slower.join("compare-base/compare.json"));
     assert_eq!(row["verdict"], "worse", "{row}");
+    // The two sets run a minute apart on a shared machine, and the interval (from the repeats within each set) does
+    // not hold what drifts between them: p95 has been seen about 1 ms (7 %) above base + 25 %.
     let [low, high] = [row["relative_ci"][0].as_f64().unwrap(), row["relative_ci"][1].as_f64().unwrap()];
-    assert!(low > 0.1 && low < 0.25 && high > 0.2, "the interval {low}..{high} should hold about +25 %: {row}");
+    assert!(low > 0.1 && low < 0.3 && high > 0.2, "the interval {low}..{high} should hold about +25 %: {row}");
 }
