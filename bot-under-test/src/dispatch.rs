@@ -38,8 +38,8 @@ pub(crate) async fn run(
         .build();
     let requested = Arc::new(OnceLock::new());
     let listener_stop = Arc::new(OnceLock::new());
-    let tokens = (dispatcher.shutdown_token(), listener_stop.clone());
-    let stopper = tokio::spawn(stop_on(tokens, shutdown, app, requested.clone()));
+    let stopper =
+        tokio::spawn(stop_on(dispatcher.shutdown_token(), listener_stop.clone(), shutdown, app, requested.clone()));
     let listened = listen(&mut dispatcher, bot, updates, &listener_stop).await;
     stopper.abort();
     listened?;
@@ -96,9 +96,11 @@ async fn listen(
     Ok(())
 }
 
-/// Waits for the caller's shutdown or the exit-after fault, records which, and shuts the dispatcher down.
+/// Waits for the caller's shutdown or the exit-after fault, records which, and shuts the dispatcher and its
+/// listener down.
 async fn stop_on(
-    (token, listener_stop): (ShutdownToken, Arc<OnceLock<StopToken>>),
+    token: ShutdownToken,
+    listener_stop: Arc<OnceLock<StopToken>>,
     shutdown: impl Future<Output = ()>,
     app: Arc<App>,
     requested: Arc<OnceLock<Stop>>,

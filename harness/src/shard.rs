@@ -28,17 +28,10 @@ impl Shard {
         self.count == 1
     }
 
-    /// Whether this shard drives `user` (0-based).
-    pub fn owns_user(&self, user: usize, chats: &Chats) -> bool {
-        match chats.group_of(user) {
-            Some(group) => self.owns_group(group),
-            None => user % self.count == self.index,
-        }
-    }
-
-    /// Whether this shard creates and drives group `group` (0-based).
-    pub fn owns_group(&self, group: usize) -> bool {
-        group % self.count == self.index
+    /// Whether this shard drives `user` (0-based): a user in a private chat goes to shard `user % N`, one in a
+    /// group with its group, group `g` to shard `g % N`, so each chat is driven (and each group created) by one shard.
+    fn owns_user(&self, user: usize, chats: &Chats) -> bool {
+        chats.group_of(user).unwrap_or(user) % self.count == self.index
     }
 
     /// The users of `0..n_users` this shard drives, in index order.
