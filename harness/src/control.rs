@@ -53,7 +53,7 @@ pub enum WireAction<'a> {
     Json(serde_json::Value),
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, PartialEq)]
 pub struct ActionReply {
     pub outcome: String,
     /// The user's own message (a text, a command, a photo, ...), which a later step may edit.
@@ -72,7 +72,7 @@ pub struct ActionReply {
     pub last_answered_us: Option<u64>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
 pub struct Answer {
     #[serde(default)]
     pub method: String,
@@ -84,7 +84,7 @@ pub struct Answer {
     pub reply_markup: Option<serde_json::Value>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
 pub struct Timings {
     #[serde(default)]
     pub due: Option<u64>,

@@ -19,10 +19,10 @@ use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 
 use crate::collector::{ActionResult, Outcome};
-use crate::control::{error_text, ActionReply, ActionRequest, Answer, WireAction};
+use crate::control::{ActionReply, ActionRequest, Answer, WireAction};
 use crate::error::Error;
 use crate::journey::{Judged, Progress};
-use crate::link::{Link, Reply};
+use crate::link::{Failed, Link};
 use crate::scenario::{Action, Scenario, BUTTON_LABEL, UNSENT_LABEL};
 use crate::schedule::Schedule;
 use crate::steps::StepRef;
@@ -259,7 +259,7 @@ impl Driver {
         if let Some((message_id, data)) = state.menu.take() {
             let action = WireAction::Callback { message_id, data: data.as_deref() };
             let sent_us = now_us();
-            match self.post(&ActionRequest { chat_id, from, action, due_us, wait_ms, collect: None }).await {
+            match self.post(ActionRequest { chat_id, from, action, due_us, wait_ms, collect: None }).await {
                 // The mock keeps a bounded history per chat; in a busy group the menu may have left it. That
                 // is no fault of the bot: the user does something else in this slot instead.
                 Err(Failure::MessageGone) => {
@@ -294,7 +294,7 @@ impl Driver {
                 quiet_ms: step.expect.quiet.map(|q| q.as_millis() as u64),
             });
             let request = ActionRequest { chat_id, from, action: WireAction::Json(action), due_us, wait_ms, collect };
-            let posted = self.post(&request).await;
+            let posted = self.post(request).await;
             // A one-step journey that cannot apply now is replaced by another pick; a longer one stops here.
             if matches!(posted, Err(Failure::NotNow(_))) && single && repicks < MAX_REPICKS {
                 repicks += 1;
@@ -380,24 +380,18 @@ impl Driver {
         ActionResult { outcome, queue_us, enqueued_us: t.enqueued, last_us: reply.last_answered_us, ..base }
     }
 
-    /// Posts an action and reads the whole reply (always: unread bodies would reset h2 streams).
-    async fn post(&self, request: &ActionRequest<'_>) -> Result<ActionReply, Failure> {
-        let failed = |text: String| {
-            self.note_failure(text);
-            Failure::Other
-        };
-        let body = serde_json::to_vec(request).map_err(|e| failed(format!("cannot write the action: {e}")))?;
-        let Reply { status, body } = self.link.post(body).await.map_err(failed)?;
-        if status == 404 && matches!(request.action, WireAction::Callback { .. }) {
-            return Err(Failure::MessageGone);
+    /// Performs an action and brings back the mock's reply, or why there is none.
+    async fn post(&self, request: ActionRequest<'_>) -> Result<ActionReply, Failure> {
+        let callback = matches!(request.action, WireAction::Callback { .. });
+        match self.link.act(request).await {
+            Ok(reply) => Ok(reply),
+            Err(Failed::Refused { status: 404, .. }) if callback => Err(Failure::MessageGone),
+            Err(Failed::Refused { status: 409, error }) => Err(Failure::NotNow(error)),
+            Err(failed) => {
+                self.note_failure(failed.to_string());
+                Err(Failure::Other)
+            }
         }
-        if status == 409 {
-            return Err(Failure::NotNow(error_text(&body)));
-        }
-        if !(200..300).contains(&status) {
-            return Err(failed(format!("{status}: {}", error_text(&body))));
-        }
-        serde_json::from_slice(&body).map_err(|e| failed(format!("unreadable reply: {e}")))
     }
 
     fn note_failure(&self, text: String) {

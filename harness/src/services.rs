@@ -1,7 +1,7 @@
 //! The services a run starts in its own process: mock-telegram on 127.0.0.1 (a free port) and the external
 //! API mock the bot calls (`bot_under_test::external_api`). They are only started and stopped here; the
-//! harness talks to the mock through its HTTP control API like any other client (users' actions without a
-//! socket: `link`).
+//! harness talks to the mock through its HTTP control API like any other client, except for users' actions,
+//! which are handed to the in-process mock directly (`link`).
 
 use std::ops::Range;
 use std::sync::Arc;
@@ -48,9 +48,9 @@ impl Mock {
         Ok(Mock { url: format!("http://{address}"), server, shutdown: Some(shutdown), task })
     }
 
-    /// The mock's whole HTTP surface as a service, for requests from this process that need no socket.
-    pub fn router(&self) -> axum::Router {
-        mock_telegram::app(self.server.clone())
+    /// The mock itself, for actions from this process, which need no socket (`link`).
+    pub fn server(&self) -> Arc<mock_telegram::Server> {
+        self.server.clone()
     }
 
     /// Ends long polls, stops accepting and waits (briefly) for the server to finish.

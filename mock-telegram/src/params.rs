@@ -9,6 +9,7 @@ use std::collections::HashMap;
 
 use bytes::Bytes;
 use serde::de::DeserializeOwned;
+use serde_json::value::RawValue;
 
 use crate::error::ApiError;
 
@@ -55,21 +56,16 @@ impl Params {
         }
     }
 
+    /// The object's fields, read in place: a string's value unescaped, any other value as its JSON text, as it
+    /// came (no `Value` tree is built).
     fn extend_json(&mut self, body: &[u8]) -> Result<(), ApiError> {
-        let value: serde_json::Value =
-            serde_json::from_slice(body).map_err(|_| ApiError::bad_request("can't parse JSON object"))?;
-        let serde_json::Value::Object(object) = value else {
-            return Err(ApiError::bad_request("JSON object expected"));
-        };
-        for (key, value) in object {
-            let text = match value {
-                serde_json::Value::String(text) => text,
-                serde_json::Value::Null => continue,
-                other => other.to_string(),
-            };
-            self.values.insert(key, Param::Text(text));
-        }
-        Ok(())
+        let mut reader = serde_json::Deserializer::from_slice(body);
+        let read =
+            serde::Deserializer::deserialize_map(&mut reader, Fields(&mut self.values)).and_then(|()| reader.end());
+        read.map_err(|error| match error.classify() {
+            serde_json::error::Category::Data => ApiError::bad_request("JSON object expected"),
+            _ => ApiError::bad_request("can't parse JSON object"),
+        })
     }
 
     async fn extend_multipart(&mut self, content_type: &str, body: Bytes) -> Result<(), ApiError> {
@@ -158,6 +154,29 @@ impl Params {
     }
 }
 
+/// Reads a JSON object's fields into the parameters.
+struct Fields<'p>(&'p mut HashMap<String, Param>);
+
+impl<'de> serde::de::Visitor<'de> for Fields<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a JSON object")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        while let Some((key, value)) = map.next_entry::<String, &'de RawValue>()? {
+            let text = match value.get() {
+                "null" => continue,
+                string if string.starts_with('"') => serde_json::from_str(string).map_err(serde::de::Error::custom)?,
+                other => other.to_owned(),
+            };
+            self.0.insert(key, Param::Text(text));
+        }
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -176,15 +195,24 @@ mod tests {
         check(Some("chat_id=4"), "application/json", r#"{"chat_id":5}"#, "chat_id", Some("5")).await;
         check(None, "application/json", r#"{"reply_markup":{"a":1}}"#, "reply_markup", Some(r#"{"a":1}"#)).await;
         check(None, "application/json; charset=utf-8", r#"{"x":null}"#, "x", None).await;
+        check(None, "application/json", r#"{"text":"a\"b\u00e9", "n": -1.5 }"#, "text", Some("a\"bé")).await;
+        check(None, "application/json", r#"{"text":"a", "n": -1.5 }"#, "n", Some("-1.5")).await;
+        check(None, "application/json", r#"{"n":1,"n":2}"#, "n", Some("2")).await;
         let multipart = "--XX\r\nContent-Disposition: form-data; name=\"chat_id\"\r\n\r\n5\r\n--XX--\r\n";
         check(None, "multipart/form-data; boundary=XX", multipart, "chat_id", Some("5")).await;
     }
 
     #[tokio::test]
     async fn bad_bodies_are_bad_requests() {
-        for body in ["[1,2]", "{", "\"x\""] {
+        for (body, why) in [
+            ("[1,2]", "JSON object expected"),
+            ("\"x\"", "JSON object expected"),
+            ("{", "can't parse JSON object"),
+            ("{\"a\":1} x", "can't parse JSON object"),
+            ("{\"a\":tru}", "can't parse JSON object"),
+        ] {
             let error = Params::parse(None, Some("application/json"), Bytes::from(body)).await.unwrap_err();
-            assert_eq!(error.code, 400, "{body}");
+            assert_eq!((error.code, error.description.ends_with(why)), (400, true), "{body}: {error:?}");
         }
         let error = Params::parse(None, Some("multipart/form-data"), Bytes::from("x")).await.unwrap_err();
         assert_eq!(error.code, 400);

@@ -1,7 +1,9 @@
 //! `cargo xtask bench cpu`: tgload's own CPU per answered action (goose, the mock and the harness in its one
 //! process, from the `generator.cpu_pct` it samples of itself in `/proc`) at 10, 1,000 and 3,000 actions/s of the
 //! echo benchmark, beside a unit measured in the same session: the CPU a bare axum server spends per JSON request
-//! when wrk keeps it busy (issue 13's definition), so that the figure carries over to other machines as a ratio.
+//! when wrk keeps it busy (issue 13's definition), so that the figure carries over to other machines as a ratio;
+//! and the same server's CPU per request one at a time (one connection), which is what each of the bot's two
+//! HTTP exchanges per action costs the mock at 1,000 actions/s, a wake-up each: the floor an action stands on.
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -12,16 +14,20 @@ use anyhow::{bail, Context, Result};
 /// The offered rates, and how long the unit's load runs.
 pub const RATES: [u32; 3] = [10, 1000, 3000];
 const UNIT_SECONDS: u64 = 5;
-/// wrk's connections: enough that the server is never idle.
-const UNIT_CONNECTIONS: usize = 64;
+/// wrk's connections for the unit: enough that the server is never idle, so it reads and answers many requests
+/// per wake-up.
+pub const UNIT_CONNECTIONS: usize = 64;
+/// And for the unit one at a time: one connection, so every request is read after a wake-up of its own and
+/// written alone, as the bot's calls come to the mock at 1,000 actions/s.
+pub const ALONE_CONNECTIONS: usize = 1;
 /// The JSON body every unit request carries, about the size of a control API action.
 const BODY: &str =
     r#"{"chat_id":1000001,"from":1000001,"action":{"kind":"text","text":"hello there"},"due_us":1,"wait_ms":10000}"#;
 
 /// CPU microseconds a bare axum server (`xtask axum-unit`, its own process) spends per JSON request it parses and
-/// answers while wrk (one thread, `UNIT_CONNECTIONS` keep-alive connections) posts `BODY` for `UNIT_SECONDS`;
-/// and the requests per second. `script` is where wrk's request script is written.
-pub fn axum_unit(xtask: &Path, script: &Path) -> Result<(f64, f64)> {
+/// answers while wrk (one thread, `connections` keep-alive connections) posts `BODY` for `UNIT_SECONDS`; and
+/// the requests per second. `script` is where wrk's request script is written.
+pub fn axum_unit(xtask: &Path, script: &Path, connections: usize) -> Result<(f64, f64)> {
     let wrk = wrk()?;
     let lua =
         format!("wrk.method = \"POST\"\nwrk.body = '{BODY}'\nwrk.headers[\"Content-Type\"] = \"application/json\"\n");
@@ -33,7 +39,7 @@ pub fn axum_unit(xtask: &Path, script: &Path) -> Result<(f64, f64)> {
     let port: u16 = port.trim().parse().context("the unit server printed no port")?;
     let cpu_before = process_cpu_s(server.id())?;
     let output = Command::new(wrk)
-        .args(["-t1", &format!("-c{UNIT_CONNECTIONS}"), &format!("-d{UNIT_SECONDS}s"), "-s"])
+        .args(["-t1", &format!("-c{connections}"), &format!("-d{UNIT_SECONDS}s"), "-s"])
         .arg(script)
         .arg(format!("http://127.0.0.1:{port}/echo"))
         .output()

@@ -21,7 +21,8 @@ const USAGE: &str =
             default 4000 5000 6000 7000)
   overhead  the harness's own latency against the mock's in-process timing (harness/benches/overhead.toml)
   cpu       tgload's CPU per answered action at 10, 1,000 and 3,000 actions/s of the echo benchmark, against a bare
-            axum server's CPU per JSON request under wrk measured in the same session (the unit), then `users`
+            axum server's CPU per JSON request under wrk measured in the same session (the unit: on 64 connections,
+            and one at a time on one), then `users`
   soak      the endurance mix (scenarios/endurance-72h.toml) for MINUTES (default 30): tgload's RSS every 10 s and
             its Theil-Sen slope after a warm-up (goal: under 1 MB per hour); not part of `all`
   compare   SESSIONS (default 20) A/A `tgload ab` sessions of the bundled bot, and as many against a candidate 20 %
@@ -121,12 +122,17 @@ impl Bench {
 
     fn cpu(&self) -> Result<()> {
         let xtask = std::env::current_exe().context("locate xtask")?;
-        let (unit_us, unit_rate) = cpu::axum_unit(&xtask, &self.out.join("unit.lua"))?;
+        let script = self.out.join("unit.lua");
+        let (unit_us, unit_rate) = cpu::axum_unit(&xtask, &script, cpu::UNIT_CONNECTIONS)?;
+        let (alone_us, alone_rate) = cpu::axum_unit(&xtask, &script, cpu::ALONE_CONNECTIONS)?;
         let scenario = self.root.join("harness/benches/echo.toml");
         let mut table = Table::new(
             &format!(
                 "tgload's CPU per answered action (echo, open pacing, 2,000 users, 20 s; the unit: a bare axum server \
-                 under wrk, {unit_us:.1} µs of CPU per JSON request at {unit_rate:.0} requests/s), on {}",
+                 under wrk, {unit_us:.1} µs of CPU per JSON request at {unit_rate:.0} requests/s on {} connections; \
+                 one at a time, on {} connection: {alone_us:.1} µs at {alone_rate:.0}/s), on {}",
+                cpu::UNIT_CONNECTIONS,
+                cpu::ALONE_CONNECTIONS,
                 cpu_model()
             ),
             &[
@@ -135,6 +141,7 @@ impl Bench {
                 "tgload CPU",
                 "per answered action",
                 "in units",
+                "in units one at a time",
                 "e2e p99",
                 "send lateness p99",
             ],
@@ -154,6 +161,7 @@ impl Bench {
                 num(&s, "/generator/cpu_pct", 1, " %"),
                 us.map_or("-".into(), |us| format!("{us:.0} µs")),
                 us.map_or("-".into(), |us| format!("{:.1}", us / unit_us)),
+                us.map_or("-".into(), |us| format!("{:.1}", us / alone_us)),
                 num(&s, "/latency_ms/p99", 1, " ms"),
                 num(&s, "/generator/late_p99_ms", 2, " ms"),
             ]);

@@ -319,7 +319,7 @@ impl Session {
         let client = crate::link::http2_client(timeout).map_err(Error::Load)?;
         let lead_in = self.begin_load(lead_in, clock)?;
         let link = match &self.mock {
-            Some(mock) => Link::in_process(mock.router(), self.control.actions_path(), timeout),
+            Some(mock) => Link::in_process(mock.server(), self.control.token().to_owned(), timeout),
             None => Link::network(format!("{}{}", self.control.base(), self.control.actions_path()), timeout)
                 .map_err(Error::Load)?,
         };

@@ -15,6 +15,7 @@ use super::kinds::{self, Action};
 use super::{bot, ControlError, Json, Path};
 use crate::clock::now_us;
 use crate::ledger::Timings;
+use crate::server::Server;
 
 /// The longest a control request may wait for an answer.
 const MAX_WAIT_MS: u64 = 600_000;
@@ -83,12 +84,33 @@ pub struct ActionResponse {
     pub last_answered_us: Option<u64>,
 }
 
+impl Outcome {
+    /// The outcome's name on the wire (`answered`, `bot_error`, ...).
+    pub fn name(self) -> &'static str {
+        match self {
+            Outcome::Answered => "answered",
+            Outcome::BotError => "bot_error",
+            Outcome::Timeout => "timeout",
+            Outcome::Queued => "queued",
+            Outcome::Filtered => "filtered",
+            Outcome::Delivered => "delivered",
+        }
+    }
+}
+
+/// `POST /control/bots/{token}/actions`: the route over `perform`.
 pub async fn act(
     State(server): State<Arc<Server>>,
     Path(token): Path<String>,
     Json(request): Json<ActionRequest>,
 ) -> Result<axum::Json<ActionResponse>, ControlError> {
-    let bot = bot(&server, &token)?;
+    perform(&server, &token, request).await.map(axum::Json)
+}
+
+/// One action of the bot with `token`, as the actions route performs it. A load generator in the mock's own
+/// process calls this directly: the same action and the same response, without the JSON and the routing.
+pub async fn perform(server: &Server, token: &str, request: ActionRequest) -> Result<ActionResponse, ControlError> {
+    let bot = bot(server, token)?;
     let now = now_us();
     let due = request.due_us.unwrap_or(now);
     let action_id = bot.ledger.next_action_id();
@@ -126,10 +148,10 @@ pub async fn act(
     if update_id.is_none() {
         bot.ledger.forget(action_id);
         response.outcome = Outcome::Filtered;
-        return Ok(axum::Json(response));
+        return Ok(response);
     }
     if wait.is_zero() {
-        return Ok(axum::Json(response));
+        return Ok(response);
     }
     let completion = match tokio::time::timeout(wait, &mut registered.completion).await {
         Ok(Ok(completion)) => Some(completion),
@@ -155,7 +177,7 @@ pub async fn act(
         None => response.outcome = Outcome::Timeout,
     }
     bot.ledger.unfollow(request.chat_id, action_id);
-    Ok(axum::Json(response))
+    Ok(response)
 }
 
 /// Waits for the rest of an answer after its first call: until it has `messages` messages and/or the bot has
@@ -204,4 +226,15 @@ fn raw(answer: &crate::ledger::Answer) -> Option<Box<RawValue>> {
     serde_json::value::to_raw_value(answer).ok()
 }
 
-use crate::server::Server;
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_outcomes_name_is_its_name_on_the_wire() {
+        use Outcome::*;
+        for outcome in [Answered, BotError, Timeout, Queued, Filtered, Delivered] {
+            assert_eq!(serde_json::to_value(outcome).unwrap(), outcome.name());
+        }
+    }
+}

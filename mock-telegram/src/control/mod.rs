@@ -17,7 +17,7 @@ use axum::Router;
 use crate::bot::Bot;
 use crate::server::Server;
 
-pub use actions::{ActionRequest, ActionResponse, Collect, Outcome};
+pub use actions::{perform, ActionRequest, ActionResponse, Collect, Outcome};
 pub use kinds::{Action, Media};
 
 pub fn routes() -> Router<Arc<Server>> {
@@ -66,9 +66,10 @@ pub enum ControlError {
     MethodNotAllowed { method: String, path: String },
 }
 
-impl IntoResponse for ControlError {
-    fn into_response(self) -> Response {
-        let status = match self {
+impl ControlError {
+    /// The HTTP status the control API answers this error with.
+    pub fn status(&self) -> StatusCode {
+        match self {
             ControlError::UnknownBot(_) | ControlError::UnknownChat(_) | ControlError::UnknownMessage { .. } => {
                 StatusCode::NOT_FOUND
             }
@@ -76,8 +77,13 @@ impl IntoResponse for ControlError {
             ControlError::NotNow(_) => StatusCode::CONFLICT,
             ControlError::NoEndpoint(_) => StatusCode::NOT_FOUND,
             ControlError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
-        };
-        (status, axum::Json(serde_json::json!({ "error": self.to_string() }))).into_response()
+        }
+    }
+}
+
+impl IntoResponse for ControlError {
+    fn into_response(self) -> Response {
+        (self.status(), axum::Json(serde_json::json!({ "error": self.to_string() }))).into_response()
     }
 }
 
