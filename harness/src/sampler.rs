@@ -53,8 +53,7 @@ impl Sampler {
     /// process has used a whole clock tick, which hides a quiet bot's first seconds. A process not seen
     /// before (a new child) counts all its time, since it started after the previous sample.
     fn sample(&mut self, bot: Option<u32>, t_us: u64) -> Sample {
-        let kind = ProcessRefreshKind::nothing().with_cpu().with_memory();
-        self.system.refresh_processes_specifics(ProcessesToUpdate::All, true, kind);
+        refresh(&mut self.system, ProcessRefreshKind::nothing().with_cpu().with_memory());
         let now = Instant::now();
         let elapsed_ms = now.duration_since(self.seen_at).as_secs_f64() * 1e3;
         let mut seen = HashMap::new();
@@ -76,6 +75,13 @@ impl Sampler {
         self.seen_at = now;
         Sample { t_us, bot, harness }
     }
+}
+
+/// Reads every process on the machine (`kind`: what of each), dropping those gone. Not their threads: listed, every
+/// thread would be read as a process of its own (`/proc/<pid>/task/*`), most of a refresh's cost, for nothing (a
+/// process's figures include its threads').
+pub fn refresh(system: &mut System, kind: ProcessRefreshKind) {
+    system.refresh_processes_specifics(ProcessesToUpdate::All, true, kind.without_tasks());
 }
 
 /// `root` and every process descending from it (threads excluded: they share their process's memory).
@@ -110,7 +116,7 @@ fn descendants(children: &HashMap<Pid, Vec<Pid>>, root: Pid) -> Vec<Pid> {
 /// Sends `signal` to `root` and all its descendants (children first, so a wrapper shell cannot respawn).
 pub fn signal_tree(root: u32, signal: Signal) {
     let mut system = System::new();
-    system.refresh_processes_specifics(ProcessesToUpdate::All, true, ProcessRefreshKind::nothing());
+    refresh(&mut system, ProcessRefreshKind::nothing());
     for pid in process_tree(&system, Pid::from_u32(root)).into_iter().rev() {
         if let Some(process) = system.process(pid) {
             let _ = process.kill_with(signal);

@@ -14,12 +14,12 @@ use std::time::Duration;
 
 use nix::sys::signal::{killpg, Signal as NixSignal};
 use nix::unistd::Pid as NixPid;
-use sysinfo::{Pid, ProcessRefreshKind, ProcessesToUpdate, Signal, System};
+use sysinfo::{Pid, ProcessRefreshKind, Signal, System};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::process::Command;
 use tokio::signal::unix::{signal, SignalKind};
 
-use crate::sampler::process_tree;
+use crate::sampler::{process_tree, refresh};
 
 /// How much lower than tgload's the bot's scheduling priority is (nice +10: under contention, about a tenth of
 /// tgload's share of a core).
@@ -116,7 +116,7 @@ fn sweep(group: u32, signal: Signal) {
     let own = Pid::from_u32(std::process::id());
     let mut system = System::new();
     for _ in 0..20 {
-        system.refresh_processes_specifics(ProcessesToUpdate::All, true, ProcessRefreshKind::nothing());
+        refresh(&mut system, ProcessRefreshKind::nothing());
         let alive: Vec<Pid> = process_tree(&system, own)
             .into_iter()
             .filter(|pid| *pid != own)

@@ -20,13 +20,14 @@ const LIMIT: Duration = Duration::from_secs(20);
 
 /// A stand-in for tgload: records its arguments, then exits with TGLOAD_STANDIN_EXIT, or with `term` waits for
 /// SIGTERM and exits 143, as tgload's orderly stop does. The trap is set before the arguments are written, so
-/// that once they are there a SIGTERM is caught.
+/// that once they are there a SIGTERM is caught. The sleep it waits in holds none of the test's output: a SIGTERM
+/// between its start and `$!` would leave it running, and nextest reports a test whose output stays open as leaky.
 const STANDIN: &str = r#"#!/bin/sh
 trap 'kill "$sleeper" 2>/dev/null; exit 143' TERM
 printf '%s\n' "$@" > "$TGLOAD_STANDIN_ARGS.part"
 mv "$TGLOAD_STANDIN_ARGS.part" "$TGLOAD_STANDIN_ARGS"
 if [ "$TGLOAD_STANDIN_EXIT" = term ]; then
-  sleep 60 & sleeper=$!
+  sleep 60 </dev/null >/dev/null 2>&1 & sleeper=$!
   wait "$sleeper"
   exit 0
 fi
