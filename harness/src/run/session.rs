@@ -357,8 +357,15 @@ impl Session {
         let sampler = sampler::spawn(self.bot_pid.clone(), now_us, samples_tx);
         let mut tick = tokio::time::interval(Duration::from_secs(1));
         let mut goose_done = false;
+        // One timer entry for the whole loop, moved only when the deadline does: a new one per result was
+        // a timer registration and removal for every action.
+        let deadline = tokio::time::sleep_until(self.deadline());
+        tokio::pin!(deadline);
         let outcome = loop {
-            let deadline = self.deadline();
+            let due = self.deadline();
+            if deadline.deadline() != due {
+                deadline.as_mut().reset(due);
+            }
             let event = tokio::select! {
                 _ = tick.tick() => Event::Tick,
                 Some(r) = results.recv() => Event::Result(r),
@@ -366,7 +373,7 @@ impl Session {
                 how = wait_exit(bot) => Event::BotExited(how),
                 by = signals.recv() => Event::Interrupted(by),
                 done = &mut goose, if !goose_done => Event::LoadDone(done.map(|_| ()).map_err(|e| e.to_string())),
-                _ = tokio::time::sleep_until(deadline) => Event::Deadline,
+                () = &mut deadline => Event::Deadline,
             };
             goose_done |= matches!(event, Event::LoadDone(_));
             match self.handle(event, driver, stop, bot).await {
